@@ -1,0 +1,71 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace Kernels.Generators.Diagnostics;
+
+/// <summary>
+/// Every diagnostic the generator reports. Ids: KRN0xxx declaration shape, KRN1xxx softmax family, KRN9xxx internal.
+/// Each has a help page under docs/diagnostics/.
+/// </summary>
+internal static class DiagnosticDescriptors
+{
+    // Relative to the repository root (and to the package, which ships docs/diagnostics).
+    private const string HelpRoot = "docs/diagnostics/";
+
+    public static readonly DiagnosticDescriptor NotStaticPartialClass = Error(
+        "KRN0001", "Kernels.Declaration",
+        "Kernel declaration must be a static partial class",
+        "'{0}' carries [{1}] but is not a 'static partial class'; declare it as 'static partial class {0}' so the generator can add the kernel to it");
+
+    public static readonly DiagnosticDescriptor ContainingTypeNotPartial = Error(
+        "KRN0002", "Kernels.Declaration",
+        "Containing type of a kernel declaration must be partial",
+        "'{0}' is nested in '{1}', which is not partial; mark '{1}' partial or move '{0}' out of it");
+
+    public static readonly DiagnosticDescriptor GenericDeclaration = Error(
+        "KRN0003", "Kernels.Declaration",
+        "Kernel declarations cannot be generic",
+        "'{0}' is generic or nested in a generic type; ILGPU kernels need closed types, so declare it in a non-generic class");
+
+    public static readonly DiagnosticDescriptor TransformNotFound = Error(
+        "KRN1001", "Kernels.Softmax",
+        "Transform method not found",
+        "Transform = \"{0}\" names no method of '{1}'; add 'static float {0}(float x)' to '{1}' or fix the name");
+
+    public static readonly DiagnosticDescriptor TransformSignature = Error(
+        "KRN1002", "Kernels.Softmax",
+        "Transform method has the wrong signature",
+        "Transform method '{0}' must be 'static float {0}(float x)' or 'static float {0}(float x, int column)' with no ref/out parameters and no type parameters");
+
+    public static readonly DiagnosticDescriptor TransformAmbiguous = Error(
+        "KRN1003", "Kernels.Softmax",
+        "Transform method is overloaded",
+        "Transform = \"{0}\" matches {1} methods of '{2}'; keep one method of that name so the kernel is unambiguous");
+
+    public static readonly DiagnosticDescriptor InvalidOption = Error(
+        "KRN1004", "Kernels.Softmax",
+        "Invalid kernel option",
+        "{0} = {1} is not a defined value; use one of: {2}");
+
+    public static readonly DiagnosticDescriptor TransformNotVectorised = new(
+        "KRN1005", "Transform applied element by element on the CPU",
+        "Transform '{0}' is fused into both kernels, but the CPU kernel applies it one element at a time because {1}; keep it to arithmetic, comparisons, conditionals, locals and Math/MathF Min, Max, Abs, Exp, Log, Tanh, Sqrt to vectorise it",
+        "Kernels.Softmax", DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpRoot + "KRN1005.md");
+
+    public static readonly DiagnosticDescriptor InternalError = Error(
+        "KRN9001", "Kernels.Generator",
+        "The Kernels generator failed",
+        "The Kernels generator failed on '{0}': {1}. This is a bug in Kernels; please report it with the declaration.");
+
+    public static IEnumerable<DiagnosticDescriptor> All => new[]
+    {
+        NotStaticPartialClass, ContainingTypeNotPartial, GenericDeclaration, TransformNotFound, TransformSignature,
+        TransformAmbiguous, InvalidOption, TransformNotVectorised, InternalError,
+    };
+
+    public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
+
+    private static DiagnosticDescriptor Error(string id, string category, string title, string message) =>
+        new(id, title, message, category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");
+}

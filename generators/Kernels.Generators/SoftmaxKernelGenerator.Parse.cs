@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Kernels.Generators.Diagnostics;
+using Kernels.Generators.Helpers;
+using Kernels.Generators.Models;
+using Kernels.Generators.Translation;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Kernels.Generators;
+
+public sealed partial class SoftmaxKernelGenerator
+{
+    /// <summary>Symbol → model. Never throws: failures become KRN9001.</summary>
+    internal static class Parse
+    {
+        public static ParseResult<SoftmaxKernelInfo> Run(GeneratorAttributeSyntaxContext context, CancellationToken token)
+        {
+            var diagnostics = new List<DiagnosticInfo>();
+            var type = (INamedTypeSymbol)context.TargetSymbol;
+            try
+            {
+                var model = Build(context, type, diagnostics, token);
+                return new ParseResult<SoftmaxKernelInfo>(
+                    diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error) ? null : model,
+                    new EquatableArray<DiagnosticInfo>(diagnostics));
+            }
+            catch (OperationCanceledException)
+            {
+                throw;
+            }
+            catch (Exception e)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, type.Locations.FirstOrDefault(), type.Name, e.Message));
+                return new ParseResult<SoftmaxKernelInfo>(null, new EquatableArray<DiagnosticInfo>(diagnostics));
+            }
+        }
+
+        private static SoftmaxKernelInfo? Build(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type, List<DiagnosticInfo> diagnostics, CancellationToken token)
+        {
+            var attribute = context.Attributes[0];
+            var location = type.Locations.FirstOrDefault();
+            var hierarchy = Declarations.GetHierarchy(type, context.TargetNode, "SoftmaxKernel", diagnostics);
+
+            var output = (SoftmaxOutput)(attribute.ConstructorArguments.FirstOrDefault().Value as int? ?? 0);
+            var activation = SoftmaxActivation.Softmax;
+            var temperature = TemperatureMode.None;
+            bool mask = false;
+            string? transformName = null;
+            foreach (var pair in attribute.NamedArguments)
+            {
+                switch (pair.Key)
+                {
+                    case "Activation": activation = (SoftmaxActivation)(int)pair.Value.Value!; break;
+                    case "Temperature": temperature = (TemperatureMode)(int)pair.Value.Value!; break;
+                    case "Mask": mask = (bool)pair.Value.Value!; break;
+                    case "Transform": transformName = pair.Value.Value as string; break;
+                }
+            }
+            var attributeLocation = attribute.ApplicationSyntaxReference?.GetSyntax(token).GetLocation() ?? location;
+            CheckDefined(output, "Output", attributeLocation, diagnostics);
+            CheckDefined(activation, "Activation", attributeLocation, diagnostics);
+            CheckDefined(temperature, "Temperature", attributeLocation, diagnostics);
+
+            token.ThrowIfCancellationRequested();
+            var transform = transformName is null ? null : Transform(context, type, transformName, attributeLocation, diagnostics, token);
+            return hierarchy is null ? null : new SoftmaxKernelInfo(hierarchy, output, activation, temperature, mask, transform);
+        }
+
+        private static void CheckDefined<TEnum>(TEnum value, string name, Location? location, List<DiagnosticInfo> diagnostics) where TEnum : struct, Enum
+        {
+            if (!Enum.IsDefined(typeof(TEnum), value))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidOption, location,
+                    name, Convert.ToInt32(value).ToString(), string.Join(", ", Enum.GetNames(typeof(TEnum)))));
+        }
+
+        private static TransformInfo? Transform(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type, string name, Location? location, List<DiagnosticInfo> diagnostics, CancellationToken token)
+        {
+            var candidates = type.GetMembers(name).OfType<IMethodSymbol>().ToArray();
+            if (candidates.Length == 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformNotFound, location, name, type.Name));
+                return null;
+            }
+            if (candidates.Length > 1)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformAmbiguous, location, name, candidates.Length.ToString(), type.Name));
+                return null;
+            }
+            var method = candidates[0];
+            var methodLocation = method.Locations.FirstOrDefault() ?? location;
+            bool shapeOk = method.IsStatic
+                && !method.IsGenericMethod
+                && method.ReturnType.SpecialType == SpecialType.System_Single
+                && method.Parameters.Length is 1 or 2
+                && method.Parameters[0].Type.SpecialType == SpecialType.System_Single
+                && (method.Parameters.Length == 1 || method.Parameters[1].Type.SpecialType == SpecialType.System_Int32)
+                && method.Parameters.All(p => p.RefKind == RefKind.None);
+            if (!shapeOk)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformSignature, methodLocation, name));
+                return null;
+            }
+
+            VectorBody? vector = null;
+            string reason = "its source is not part of this compilation";
+            if (method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(token) is MethodDeclarationSyntax syntax)
+            {
+                var semanticModel = context.SemanticModel.Compilation.GetSemanticModel(syntax.SyntaxTree);
+                vector = VectorTranslator.TryTranslate(syntax, semanticModel, out reason);
+            }
+            if (vector is null)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformNotVectorised, methodLocation, name, reason));
+            return new TransformInfo(name, method.Parameters.Length == 2, vector);
+        }
+    }
+}

@@ -1,0 +1,224 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Kernels.Cpu;
+
+namespace Kernels;
+
+/// <summary>
+/// The CPU side of the softmax family: rows spread over cores, each row vectorised with Vector256. Softmax reads the
+/// input twice (a max pass, then exp and sum) and computes each exponential once; the row is then rescaled in place,
+/// where it is still in cache. Sums accumulate in float lanes over short blocks and in double across blocks.
+/// </summary>
+public static unsafe class SoftmaxCpu
+{
+    private const int Lanes = 8;
+    private const int BlockVectors = 128;
+
+    /// <summary>Runs every row with transform <typeparamref name="T"/>.</summary>
+    public static void Rows<T>(nint input, nint output, nint temperatures, nint mask, SoftmaxArgs args)
+        where T : struct, ILogitTransform
+    {
+        if (args.HasMask != 0)
+            RowScheduler.For(args.Rows, args.Cols, new Job<T, WithMask>(input, output, temperatures, mask, args));
+        else
+            RowScheduler.For(args.Rows, args.Cols, new Job<T, NoMask>(input, output, temperatures, mask, args));
+    }
+
+    private readonly struct Job<T, TMask>(nint input, nint output, nint temperatures, nint mask, SoftmaxArgs args) : IRowJob
+        where T : struct, ILogitTransform
+        where TMask : struct, IMask
+    {
+        public void Run(int start, int end)
+        {
+            for (int row = start; row < end; row++)
+            {
+                long offset = (long)row * args.Cols;
+                float invT = args.PerRowTemperature != 0
+                    ? SoftmaxMath.InverseTemperature(((float*)temperatures)[row])
+                    : args.InverseTemperature;
+                var reader = new Reader<T, TMask>((float*)input + offset, (float*)mask + offset, invT, args.Cols);
+                float* y = args.Output == (int)SoftmaxOutput.LogSumExp ? (float*)output + row : (float*)output + offset;
+                if (args.Activation == (int)SoftmaxActivation.StableMax)
+                    StableMaxRow(reader, y, args);
+                else
+                    SoftmaxRow(reader, y, args);
+            }
+        }
+    }
+
+    private static void SoftmaxRow<T, TMask>(in Reader<T, TMask> reader, float* y, SoftmaxArgs args)
+        where T : struct, ILogitTransform
+        where TMask : struct, IMask
+    {
+        int cols = args.Cols;
+        var output = (SoftmaxOutput)args.Output;
+
+        var max = Vector256.Create(float.NegativeInfinity);
+        var poisoned = Vector256<float>.Zero;
+        for (int i = 0; i < cols; i += Lanes)
+        {
+            var z = reader.Z(i);
+            max = Vector256.MaxNative(max, z);
+            poisoned |= ~Vector256.Equals(z, z);
+        }
+        float m = VectorMath.HorizontalMax(max);
+        if (poisoned != Vector256<float>.Zero || m == float.PositiveInfinity)
+        {
+            Fill(y, cols, output, float.NaN);
+            return;
+        }
+        if (m == float.NegativeInfinity)
+        {
+            Fill(y, cols, output, output == SoftmaxOutput.Probabilities ? 0f : float.NegativeInfinity);
+            return;
+        }
+
+        var vm = Vector256.Create(m);
+        double total = 0;
+        var acc = Vector256<float>.Zero;
+        for (int i = 0, block = 0; i < cols; i += Lanes)
+        {
+            var shifted = reader.Z(i) - vm;
+            var e = VectorMath.Exp(shifted);
+            if (output == SoftmaxOutput.Probabilities) Store(y, i, cols, e);
+            else if (output == SoftmaxOutput.LogProbabilities) Store(y, i, cols, shifted);
+            acc += e;
+            if (++block == BlockVectors)
+            {
+                total += VectorMath.HorizontalSum(acc);
+                acc = Vector256<float>.Zero;
+                block = 0;
+            }
+        }
+        total += VectorMath.HorizontalSum(acc);
+
+        if (output == SoftmaxOutput.LogSumExp)
+            *y = (float)(m + Math.Log(total));
+        else if (output == SoftmaxOutput.Probabilities)
+            Scale(y, cols, Vector256.Create((float)(1.0 / total)), subtract: false);
+        else
+            Scale(y, cols, Vector256.Create((float)Math.Log(total)), subtract: true);
+    }
+
+    private static void StableMaxRow<T, TMask>(in Reader<T, TMask> reader, float* y, SoftmaxArgs args)
+        where T : struct, ILogitTransform
+        where TMask : struct, IMask
+    {
+        int cols = args.Cols;
+        var output = (SoftmaxOutput)args.Output;
+        var poisoned = Vector256<float>.Zero;
+        var inf = Vector256.Create(float.PositiveInfinity);
+        double total = 0;
+        var acc = Vector256<float>.Zero;
+        for (int i = 0, block = 0; i < cols; i += Lanes)
+        {
+            var z = reader.Z(i);
+            poisoned |= ~Vector256.Equals(z, z) | Vector256.Equals(z, inf);
+            var s = SoftmaxMath.Stable(z);
+            if (output != SoftmaxOutput.LogSumExp) Store(y, i, cols, s);
+            acc += s;
+            if (++block == BlockVectors)
+            {
+                total += VectorMath.HorizontalSum(acc);
+                acc = Vector256<float>.Zero;
+                block = 0;
+            }
+        }
+        total += VectorMath.HorizontalSum(acc);
+
+        if (poisoned != Vector256<float>.Zero || double.IsInfinity(total))
+            Fill(y, cols, output, float.NaN);
+        else if (total == 0)
+            Fill(y, cols, output, output == SoftmaxOutput.Probabilities ? 0f : float.NegativeInfinity);
+        else if (output == SoftmaxOutput.LogSumExp)
+            *y = (float)Math.Log(total);
+        else if (output == SoftmaxOutput.Probabilities)
+            Scale(y, cols, Vector256.Create((float)(1.0 / total)), subtract: false);
+        else
+            LogMinus(y, cols, Vector256.Create((float)Math.Log(total)));
+    }
+
+    private static void Fill(float* y, int cols, SoftmaxOutput output, float value)
+    {
+        if (output == SoftmaxOutput.LogSumExp)
+            *y = value;
+        else
+            new Span<float>(y, cols).Fill(value);
+    }
+
+    private static void Scale(float* y, int cols, Vector256<float> factor, bool subtract)
+    {
+        int i = 0;
+        for (; i <= cols - Lanes; i += Lanes)
+        {
+            var v = Vector256.Load(y + i);
+            Vector256.Store(subtract ? v - factor : v * factor, y + i);
+        }
+        for (; i < cols; i++)
+            y[i] = subtract ? y[i] - factor.ToScalar() : y[i] * factor.ToScalar();
+    }
+
+    private static void LogMinus(float* y, int cols, Vector256<float> logTotal)
+    {
+        for (int i = 0; i < cols; i += Lanes)
+            Store(y, i, cols, VectorMath.Log(Load(y, i, cols, 1f)) - logTotal);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* y, int i, int cols, Vector256<float> v)
+    {
+        if (i <= cols - Lanes)
+        {
+            Vector256.Store(v, y + i);
+            return;
+        }
+        for (int k = 0; k < cols - i; k++)
+            y[i + k] = v.GetElement(k);
+    }
+
+    /// <summary>Loads eight floats at <paramref name="i"/>; lanes past <paramref name="cols"/> hold <paramref name="pad"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Load(float* p, int i, int cols, float pad)
+    {
+        if (i <= cols - Lanes)
+            return Vector256.Load(p + i);
+        var buffer = stackalloc float[Lanes];
+        for (int k = 0; k < Lanes; k++)
+            buffer[k] = i + k < cols ? p[i + k] : pad;
+        return Vector256.Load(buffer);
+    }
+
+    /// <summary>Reads z = T(x, column) / T + mask for eight columns; lanes past the row end read −inf.</summary>
+    private readonly struct Reader<T, TMask>(float* x, float* mask, float invT, int cols)
+        where T : struct, ILogitTransform
+        where TMask : struct, IMask
+    {
+        private readonly Vector256<float> _invT = Vector256.Create(invT);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Z(int i)
+        {
+            var columns = Vector256.Create(i) + Vector256<int>.Indices;
+            if (i <= cols - Lanes)
+                return default(TMask).Add(default(T).Apply(Vector256.Load(x + i), columns) * _invT, mask, i, cols);
+            var z = default(TMask).Add(default(T).Apply(Load(x, i, cols, 0f), columns) * _invT, mask, i, cols);
+            return Vector256.ConditionalSelect(Vector256.LessThan(columns, Vector256.Create(cols)).AsSingle(), z, Vector256.Create(float.NegativeInfinity));
+        }
+    }
+
+    private interface IMask
+    {
+        Vector256<float> Add(Vector256<float> z, float* mask, int i, int cols);
+    }
+
+    private readonly struct NoMask : IMask
+    {
+        public Vector256<float> Add(Vector256<float> z, float* mask, int i, int cols) => z;
+    }
+
+    private readonly struct WithMask : IMask
+    {
+        public Vector256<float> Add(Vector256<float> z, float* mask, int i, int cols) => z + Load(mask, i, cols, 0f);
+    }
+}
