@@ -36,15 +36,20 @@ internal static class Declarations
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ContainingTypeNotPartial, location, type.Name, current.Name));
                 ok = false;
             }
-            types.Insert(0, new Models.TypeInfo(Keyword(current), current.Name, current.IsStatic));
+            types.Insert(0, new Models.TypeInfo(Keyword(current), Identifier(current.Name), current.IsStatic));
         }
         if (!ok)
             return null;
 
+        // The display string escapes keywords (namespace @class): right for source, but '@' is not allowed in a hint name.
         string ns = type.ContainingNamespace.IsGlobalNamespace ? string.Empty : type.ContainingNamespace.ToDisplayString();
-        string metadataName = (ns.Length == 0 ? "" : ns + ".") + string.Join("+", types.Select(t => t.Name));
+        string metadataName = ((ns.Length == 0 ? "" : ns + ".") + string.Join("+", types.Select(t => t.Name))).Replace("@", "");
         return new HierarchyInfo(metadataName, ns, new EquatableArray<Models.TypeInfo>(types));
     }
+
+    /// <summary>A name as it must be written in source: reserved keywords get an '@' (class @event).</summary>
+    public static string Identifier(string name) =>
+        SyntaxFacts.IsReservedKeyword(SyntaxFacts.GetKeywordKind(name)) ? "@" + name : name;
 
     private static bool IsPartial(INamedTypeSymbol type) =>
         type.DeclaringSyntaxReferences.Any(r => r.GetSyntax() is TypeDeclarationSyntax t && t.Modifiers.Any(SyntaxKind.PartialKeyword));

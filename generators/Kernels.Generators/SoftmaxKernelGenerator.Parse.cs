@@ -22,6 +22,8 @@ public sealed partial class SoftmaxKernelGenerator
             var type = (INamedTypeSymbol)context.TargetSymbol;
             try
             {
+                if (!IsFirstApplication(context, type) || HasMissingName(type))
+                    return new ParseResult<SoftmaxKernelInfo>(null, EquatableArray<DiagnosticInfo>.Empty);
                 var model = Build(context, type, diagnostics, token);
                 return new ParseResult<SoftmaxKernelInfo>(
                     diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error) ? null : model,
@@ -36,6 +38,30 @@ public sealed partial class SoftmaxKernelGenerator
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, type.Locations.FirstOrDefault(), type.Name, e.Message));
                 return new ParseResult<SoftmaxKernelInfo>(null, new EquatableArray<DiagnosticInfo>(diagnostics));
             }
+        }
+
+        /// <summary>
+        /// False for a second [SoftmaxKernel] on another part of the same partial class (the compiler reports CS0579):
+        /// only the first application is parsed, so the declaration is emitted once (one hint name).
+        /// </summary>
+        private static bool IsFirstApplication(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type)
+        {
+            var attributeClass = context.Attributes[0].AttributeClass;
+            var first = type.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, attributeClass));
+            if (first?.ApplicationSyntaxReference is not { } reference)
+                return true;
+            return reference.SyntaxTree == context.TargetNode.SyntaxTree && context.TargetNode.FullSpan.Contains(reference.Span);
+        }
+
+        /// <summary>True while the user is still typing the declaration (a missing identifier): there is nothing to emit into.</summary>
+        private static bool HasMissingName(INamedTypeSymbol type)
+        {
+            for (var current = type; current is not null; current = current.ContainingType)
+            {
+                if (current.Name.Length == 0)
+                    return true;
+            }
+            return false;
         }
 
         private static SoftmaxKernelInfo? Build(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type, List<DiagnosticInfo> diagnostics, CancellationToken token)
@@ -53,9 +79,10 @@ public sealed partial class SoftmaxKernelGenerator
             {
                 switch (pair.Key)
                 {
-                    case "Activation": activation = (SoftmaxActivation)(int)pair.Value.Value!; break;
-                    case "Temperature": temperature = (TemperatureMode)(int)pair.Value.Value!; break;
-                    case "Mask": mask = (bool)pair.Value.Value!; break;
+                    // An argument that does not bind (a compile error the compiler reports) has no value: keep the default.
+                    case "Activation" when pair.Value.Value is int value: activation = (SoftmaxActivation)value; break;
+                    case "Temperature" when pair.Value.Value is int value: temperature = (TemperatureMode)value; break;
+                    case "Mask" when pair.Value.Value is bool value: mask = value; break;
                     case "Transform": transformName = pair.Value.Value as string; break;
                 }
             }
@@ -113,7 +140,7 @@ public sealed partial class SoftmaxKernelGenerator
             }
             if (vector is null)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformNotVectorised, methodLocation, name, reason));
-            return new TransformInfo(name, method.Parameters.Length == 2, vector);
+            return new TransformInfo(Declarations.Identifier(name), method.Parameters.Length == 2, vector);
         }
     }
 }

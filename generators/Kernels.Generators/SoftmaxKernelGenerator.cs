@@ -21,7 +21,7 @@ public sealed partial class SoftmaxKernelGenerator : IIncrementalGenerator
         var results = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 AttributeName,
-                static (node, _) => node is ClassDeclarationSyntax,
+                static (node, _) => node is ClassDeclarationSyntax or RecordDeclarationSyntax,
                 static (ctx, token) => Parse.Run(ctx, token))
             .WithTrackingName(TrackingNames.Parse);
 

@@ -96,7 +96,8 @@ public sealed partial class KernelRuntime
             .Cuda()
             .OpenCL(_ => true)
             .CPU(emulator)
-            .Optimize(OptimizationLevel.O1));
+            // O2 lowers ArrayView structs to plain pointers; below O2 ILGPU emits __generic pointers, which PoCL 3.x rejects.
+            .Optimize(OptimizationLevel.O2));
     }
 
     private static KernelRuntime CreateCpu(string reason) =>

@@ -49,7 +49,7 @@ internal static class Generated
         {
             w.Line("global::System.Span<float> lanes = stackalloc float[8];");
             w.Line("for (int i = 0; i < 8; i++)");
-            w.Line($"    lanes[i] = Apply(x.GetElement(i), columns.GetElement(i));");
+            w.Line($"    lanes[i] = Apply({Vector}.GetElement(x, i), {Vector}.GetElement(columns, i));");
             w.Line($"return {Vector}.Create<float>(lanes);");
         }
         w.Close();

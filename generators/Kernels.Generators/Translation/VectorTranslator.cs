@@ -197,7 +197,7 @@ internal sealed class VectorTranslator
     private (string, Kind) Compare(string method, (string Code, Kind Kind) left, (string Code, Kind Kind) right, ExpressionSyntax at)
     {
         var (l, r, kind) = Align(left, right, at);
-        return kind == Kind.Int ? ($"{V}.{method}({l}, {r}).AsSingle()", Kind.Mask) : ($"{V}.{method}({l}, {r})", Kind.Mask);
+        return kind == Kind.Int ? ($"{V}.AsSingle({V}.{method}({l}, {r}))", Kind.Mask) : ($"{V}.{method}({l}, {r})", Kind.Mask);
     }
 
     private (string, Kind) Conditional(ConditionalExpressionSyntax conditional)
@@ -206,7 +206,7 @@ internal sealed class VectorTranslator
         if (condition.Kind != Kind.Mask)
             throw new NotVectorisableException($"'{conditional.Condition}' is not a condition");
         var (a, b, kind) = Align(Translate(conditional.WhenTrue), Translate(conditional.WhenFalse), conditional);
-        string mask = kind == Kind.Int ? condition.Code + ".AsInt32()" : condition.Code;
+        string mask = kind == Kind.Int ? $"{V}.AsInt32({condition.Code})" : condition.Code;
         return ($"{V}.ConditionalSelect({mask}, {a}, {b})", kind);
     }
 

@@ -25,15 +25,21 @@ public static class SoftmaxDevice
         // Pass 1: the normaliser, and whether the row holds NaN/+inf.
         var sum = args.Activation == (int)SoftmaxActivation.StableMax ? new FloatPair(0f, 0f) : MantissaExponent.Empty;
         float poisoned = 0f;
-        for (int col = tid; col < args.Cols; col += size)
+        // Loops run the same number of times in every thread of the group, with the bound checked inside: PoCL 3.1
+        // miscompiles thread-dependent trip counts in kernels with barriers (threads past the row end wrote once).
+        for (int first = 0; first < args.Cols; first += size)
         {
-            float z = Logit<T>(input, mask, args, start, col, invT);
-            if (SoftmaxMath.Poisons(z))
-                poisoned = 1f;
-            else if (args.Activation == (int)SoftmaxActivation.StableMax)
-                sum.A += SoftmaxMath.Stable(z);
-            else
-                sum = default(MantissaExponent).Combine(sum, MantissaExponent.FromLogit(z));
+            int col = first + tid;
+            if (col < args.Cols)
+            {
+                float z = Logit<T>(input, mask, args, start, col, invT);
+                if (SoftmaxMath.Poisons(z))
+                    poisoned = 1f;
+                else if (args.Activation == (int)SoftmaxActivation.StableMax)
+                    sum.A += SoftmaxMath.Stable(z);
+                else
+                    sum = default(MantissaExponent).Combine(sum, MantissaExponent.FromLogit(z));
+            }
         }
         poisoned = GroupReduce.Max(poisoned);
         if (args.Activation == (int)SoftmaxActivation.StableMax)
@@ -49,10 +55,11 @@ public static class SoftmaxDevice
                 output[row] = poisoned != 0f ? float.NaN : LogNormaliser(sum, args.Activation);
             return;
         }
-        for (int col = tid; col < args.Cols; col += size)
+        for (int first = 0; first < args.Cols; first += size)
         {
-            float z = Logit<T>(input, mask, args, start, col, invT);
-            output[start + col] = poisoned != 0f ? float.NaN : Output(z, sum, empty, args);
+            int col = first + tid;
+            if (col < args.Cols)
+                output[start + col] = poisoned != 0f ? float.NaN : Output(Logit<T>(input, mask, args, start, col, invT), sum, empty, args);
         }
     }
 
