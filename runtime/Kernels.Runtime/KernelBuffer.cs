@@ -21,7 +21,11 @@ public sealed unsafe class KernelBuffer<T> : IDisposable where T : unmanaged
         Runtime = runtime;
         Length = length;
         if (runtime.Accelerator is { } accelerator)
+        {
             _device = accelerator.Allocate1D<T>(Math.Max(length, 1));
+            _device.MemSetToZero(); // device allocations reuse memory: zero them as documented
+            accelerator.Synchronize();
+        }
         else
         {
             _host = (T*)NativeMemory.AlignedAlloc((nuint)Math.Max(length, 1) * (nuint)sizeof(T), Alignment);

@@ -33,7 +33,7 @@ public static class VectorMath
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(5.0000001201E-1f));
         p = Vector256.FusedMultiplyAdd(p, r * r, r) + Vector256<float>.One;
         // 2^n by adding n to the exponent field; n stays within [-125, 128] after the clamp.
-        var scaled = (p.AsInt32() + (Vector256.ConvertToInt32(n) << 23)).AsSingle();
+        var scaled = (p.AsInt32() + (Vector256.ConvertToInt32Native(n) << 23)).AsSingle();
         var result = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(MinArgument)), Vector256<float>.Zero, scaled);
         result = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(MaxArgument)), Vector256.Create(float.PositiveInfinity), result);
         return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);

@@ -6,9 +6,10 @@ using Kernels.Cpu;
 namespace Kernels;
 
 /// <summary>
-/// The CPU side of the softmax family: rows spread over cores, each row vectorised with Vector256. Softmax reads the
-/// input twice (a max pass, then exp and sum) and computes each exponential once; the row is then rescaled in place,
-/// where it is still in cache. Sums accumulate in float lanes over short blocks and in double across blocks.
+/// The CPU side of the softmax family: rows spread over cores, each row vectorised with Vector256. Softmax reads and
+/// transforms the input once, staging z in the output row (a max pass), then exponentiates in place and rescales while
+/// the row is still in L2: one read of the input, one exponential per element. Sums accumulate in float lanes over
+/// short blocks and in double across blocks.
 /// </summary>
 public static unsafe class SoftmaxCpu
 {
@@ -47,18 +48,23 @@ public static unsafe class SoftmaxCpu
         }
     }
 
+    // Fully optimised at first call: a row method runs only rows-times per launch, too few for tiering to promote it.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SoftmaxRow<T, TMask>(in Reader<T, TMask> reader, float* y, SoftmaxArgs args)
         where T : struct, ILogitTransform
         where TMask : struct, IMask
     {
         int cols = args.Cols;
         var output = (SoftmaxOutput)args.Output;
+        // z is staged in the output row (which then stays in L2), so the input is read and transformed once.
+        bool staged = output != SoftmaxOutput.LogSumExp;
 
         var max = Vector256.Create(float.NegativeInfinity);
         var poisoned = Vector256<float>.Zero;
         for (int i = 0; i < cols; i += Lanes)
         {
             var z = reader.Z(i);
+            if (staged) Store(y, i, cols, z);
             max = Vector256.MaxNative(max, z);
             poisoned |= ~Vector256.Equals(z, z);
         }
@@ -79,10 +85,8 @@ public static unsafe class SoftmaxCpu
         var acc = Vector256<float>.Zero;
         for (int i = 0, block = 0; i < cols; i += Lanes)
         {
-            var shifted = reader.Z(i) - vm;
-            var e = VectorMath.Exp(shifted);
+            var e = VectorMath.Exp((staged ? Load(y, i, cols, float.NegativeInfinity) : reader.Z(i)) - vm);
             if (output == SoftmaxOutput.Probabilities) Store(y, i, cols, e);
-            else if (output == SoftmaxOutput.LogProbabilities) Store(y, i, cols, shifted);
             acc += e;
             if (++block == BlockVectors)
             {
@@ -96,11 +100,12 @@ public static unsafe class SoftmaxCpu
         if (output == SoftmaxOutput.LogSumExp)
             *y = (float)(m + Math.Log(total));
         else if (output == SoftmaxOutput.Probabilities)
-            Scale(y, cols, Vector256.Create((float)(1.0 / total)), subtract: false);
+            Scale(y, cols, Vector256.Create((float)(1.0 / total)));
         else
-            Scale(y, cols, Vector256.Create((float)Math.Log(total)), subtract: true);
+            Subtract(y, cols, vm, Vector256.Create((float)Math.Log(total)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void StableMaxRow<T, TMask>(in Reader<T, TMask> reader, float* y, SoftmaxArgs args)
         where T : struct, ILogitTransform
         where TMask : struct, IMask
@@ -134,7 +139,7 @@ public static unsafe class SoftmaxCpu
         else if (output == SoftmaxOutput.LogSumExp)
             *y = (float)Math.Log(total);
         else if (output == SoftmaxOutput.Probabilities)
-            Scale(y, cols, Vector256.Create((float)(1.0 / total)), subtract: false);
+            Scale(y, cols, Vector256.Create((float)(1.0 / total)));
         else
             LogMinus(y, cols, Vector256.Create((float)Math.Log(total)));
     }
@@ -147,16 +152,17 @@ public static unsafe class SoftmaxCpu
             new Span<float>(y, cols).Fill(value);
     }
 
-    private static void Scale(float* y, int cols, Vector256<float> factor, bool subtract)
+    private static void Scale(float* y, int cols, Vector256<float> factor)
     {
-        int i = 0;
-        for (; i <= cols - Lanes; i += Lanes)
-        {
-            var v = Vector256.Load(y + i);
-            Vector256.Store(subtract ? v - factor : v * factor, y + i);
-        }
-        for (; i < cols; i++)
-            y[i] = subtract ? y[i] - factor.ToScalar() : y[i] * factor.ToScalar();
+        for (int i = 0; i < cols; i += Lanes)
+            Store(y, i, cols, Load(y, i, cols, 0f) * factor);
+    }
+
+    /// <summary>y = (y − a) − b: log-probabilities from staged z, the max and the log of the sum, without rounding a + b.</summary>
+    private static void Subtract(float* y, int cols, Vector256<float> a, Vector256<float> b)
+    {
+        for (int i = 0; i < cols; i += Lanes)
+            Store(y, i, cols, (Load(y, i, cols, 0f) - a) - b);
     }
 
     private static void LogMinus(float* y, int cols, Vector256<float> logTotal)
@@ -183,10 +189,12 @@ public static unsafe class SoftmaxCpu
     {
         if (i <= cols - Lanes)
             return Vector256.Load(p + i);
-        var buffer = stackalloc float[Lanes];
-        for (int k = 0; k < Lanes; k++)
-            buffer[k] = i + k < cols ? p[i + k] : pad;
-        return Vector256.Load(buffer);
+        // A local vector rather than stackalloc, which would stop this method from being inlined into the hot loops.
+        var v = Vector256.Create(pad);
+        float* lanes = (float*)&v;
+        for (int k = 0; k < cols - i; k++)
+            lanes[k] = p[i + k];
+        return v;
     }
 
     /// <summary>Reads z = T(x, column) / T + mask for eight columns; lanes past the row end read −inf.</summary>
