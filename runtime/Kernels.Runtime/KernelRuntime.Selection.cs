@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Reflection;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -92,13 +93,16 @@ public sealed partial class KernelRuntime
     {
         int group = Math.Clamp(emulatorGroupSize, 1, 64);
         var emulator = new CPUDevice(numThreadsPerWarp: Math.Min(group, 4), numWarpsPerMultiprocessor: Math.Max(1, group / 4), numMultiprocessors: Math.Max(1, Environment.ProcessorCount));
-        return Context.Create(builder => builder
-            .Cuda()
-            .OpenCL(_ => true)
-            .CPU(emulator)
-            // O2 lowers ArrayView structs to plain pointers; below O2 ILGPU emits __generic pointers, which PoCL 3.x rejects.
-            .Optimize(OptimizationLevel.O2));
+        return Context.Create(builder => Configure(builder.Cuda().OpenCL(_ => true).CPU(emulator)));
     }
+
+    /// <summary>
+    /// The kernel compiler settings every Kernels context uses (also used by the PTX tests): O2, because below it
+    /// ILGPU emits __generic pointers for views, which PoCL 3.x rejects; and ILGPU.Algorithms, whose math
+    /// implementations give the PTX backend exp and log without a CUDA toolkit's libdevice.
+    /// </summary>
+    internal static Context.Builder Configure(Context.Builder builder) =>
+        builder.Optimize(OptimizationLevel.O2).EnableAlgorithms();
 
     private static KernelRuntime CreateCpu(string reason) =>
         new(Backend.Cpu, CpuName, reason, null, null, 1);

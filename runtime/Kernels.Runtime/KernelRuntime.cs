@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Threading;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -15,6 +16,7 @@ public sealed partial class KernelRuntime : IDisposable
     private readonly ConcurrentDictionary<object, Lazy<object>> _kernels = new();
     private readonly object _launchLock = new();
     private volatile bool _disposed;
+    private int _compilations;
 
     private KernelRuntime(Backend backend, string deviceName, string reason, Context? context, Accelerator? accelerator, int groupSize)
     {
@@ -55,12 +57,16 @@ public sealed partial class KernelRuntime : IDisposable
     {
         ThrowIfDisposed();
         var accelerator = Accelerator ?? throw new InvalidOperationException("The cpu backend has no ILGPU kernels.");
-        var lazy = _kernels.GetOrAdd(key, _ => new Lazy<object>(() => load(accelerator)));
+        var lazy = _kernels.GetOrAdd(key, _ => new Lazy<object>(() =>
+        {
+            Interlocked.Increment(ref _compilations);
+            return load(accelerator);
+        }));
         return (TKernel)lazy.Value;
     }
 
-    /// <summary>Number of ILGPU kernels compiled so far by this runtime.</summary>
-    public int CompiledKernelCount => _kernels.Count;
+    /// <summary>Number of ILGPU kernels this runtime has compiled (each at most once).</summary>
+    public int CompiledKernelCount => Volatile.Read(ref _compilations);
 
     /// <summary>Runs <paramref name="launch"/> and waits for the device, one launch at a time on this runtime.</summary>
     internal void LaunchAndWait(Action launch)
