@@ -21,7 +21,20 @@ public static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Exp(Vector256<float> x)
     {
-        var clamped = Vector256.Min(Vector256.Max(x, Vector256.Create(MinArgument)), Vector256.Create(MaxArgument));
+        var result = ExpCore(Vector256.Min(x, Vector256.Create(MaxArgument)), x);
+        result = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(MaxArgument)), Vector256.Create(float.PositiveInfinity), result);
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
+    }
+
+    /// <summary>e^x for x ≤ 0 and not NaN (softmax after subtracting the max): skips the overflow and NaN cases.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ExpNonPositive(Vector256<float> x) => ExpCore(x, x);
+
+    /// <summary>The polynomial and exponent scaling, for x ≤ <see cref="MaxArgument"/>; lanes of <paramref name="original"/> below the underflow bound give 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ExpCore(Vector256<float> x, Vector256<float> original)
+    {
+        var clamped = Vector256.Max(x, Vector256.Create(MinArgument));
         var n = Vector256.Round(clamped * Vector256.Create(Log2E));
         var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), clamped);
         r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), r);
@@ -34,9 +47,7 @@ public static class VectorMath
         p = Vector256.FusedMultiplyAdd(p, r * r, r) + Vector256<float>.One;
         // 2^n by adding n to the exponent field; n stays within [-125, 128] after the clamp.
         var scaled = (p.AsInt32() + (Vector256.ConvertToInt32Native(n) << 23)).AsSingle();
-        var result = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(MinArgument)), Vector256<float>.Zero, scaled);
-        result = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(MaxArgument)), Vector256.Create(float.PositiveInfinity), result);
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
+        return Vector256.AndNot(scaled, Vector256.LessThan(original, Vector256.Create(MinArgument)));
     }
 
     /// <summary>Natural logarithm per lane.</summary>

@@ -15,6 +15,7 @@ public static unsafe class SoftmaxCpu
 {
     private const int Lanes = 8;
     private const int BlockVectors = 128;
+    private const int BlockFloats = BlockVectors * Lanes;
 
     /// <summary>Runs every row with transform <typeparamref name="T"/>.</summary>
     public static void Rows<T>(nint input, nint output, nint temperatures, nint mask, SoftmaxArgs args)
@@ -55,16 +56,25 @@ public static unsafe class SoftmaxCpu
         where TMask : struct, IMask
     {
         int cols = args.Cols;
+        int full = cols - cols % Lanes;
         var output = (SoftmaxOutput)args.Output;
         // z is staged in the output row (which then stays in L2), so the input is read and transformed once.
         bool staged = output != SoftmaxOutput.LogSumExp;
 
+        // Pass 1: z, its max, and whether the row holds NaN. Full vectors first, then one padded tail vector.
         var max = Vector256.Create(float.NegativeInfinity);
         var poisoned = Vector256<float>.Zero;
-        for (int i = 0; i < cols; i += Lanes)
+        for (int i = 0; i < full; i += Lanes)
         {
-            var z = reader.Z(i);
-            if (staged) Store(y, i, cols, z);
+            var z = reader.Full(i);
+            if (staged) Vector256.Store(z, y + i);
+            max = Vector256.MaxNative(max, z);
+            poisoned |= ~Vector256.Equals(z, z);
+        }
+        if (full < cols)
+        {
+            var z = reader.Tail(full);
+            if (staged) StoreTail(y, full, cols, z);
             max = Vector256.MaxNative(max, z);
             poisoned |= ~Vector256.Equals(z, z);
         }
@@ -80,23 +90,30 @@ public static unsafe class SoftmaxCpu
             return;
         }
 
+        // Pass 2: e^(z − max), stored for probabilities, summed in float per block of BlockFloats and in double across.
         var vm = Vector256.Create(m);
+        bool store = output == SoftmaxOutput.Probabilities;
         double total = 0;
-        var acc = Vector256<float>.Zero;
-        for (int i = 0, block = 0; i < cols; i += Lanes)
+        for (int block = 0; block < full; block += BlockFloats)
         {
-            var e = VectorMath.Exp((staged ? Load(y, i, cols, float.NegativeInfinity) : reader.Z(i)) - vm);
-            if (output == SoftmaxOutput.Probabilities) Store(y, i, cols, e);
-            acc += e;
-            if (++block == BlockVectors)
+            int end = Math.Min(block + BlockFloats, full);
+            var acc = Vector256<float>.Zero;
+            for (int i = block; i < end; i += Lanes)
             {
-                total += VectorMath.HorizontalSum(acc);
-                acc = Vector256<float>.Zero;
-                block = 0;
+                var e = VectorMath.ExpNonPositive((staged ? Vector256.Load(y + i) : reader.Full(i)) - vm);
+                if (store) Vector256.Store(e, y + i);
+                acc += e;
             }
+            total += VectorMath.HorizontalSum(acc);
         }
-        total += VectorMath.HorizontalSum(acc);
+        if (full < cols)
+        {
+            var e = VectorMath.ExpNonPositive((staged ? Load(y, full, cols, float.NegativeInfinity) : reader.Tail(full)) - vm);
+            if (store) StoreTail(y, full, cols, e);
+            total += VectorMath.HorizontalSum(e);
+        }
 
+        // Pass 3, over the cached row: normalise.
         if (output == SoftmaxOutput.LogSumExp)
             *y = (float)(m + Math.Log(total));
         else if (output == SoftmaxOutput.Probabilities)
@@ -175,10 +192,13 @@ public static unsafe class SoftmaxCpu
     private static void Store(float* y, int i, int cols, Vector256<float> v)
     {
         if (i <= cols - Lanes)
-        {
             Vector256.Store(v, y + i);
-            return;
-        }
+        else
+            StoreTail(y, i, cols, v);
+    }
+
+    private static void StoreTail(float* y, int i, int cols, Vector256<float> v)
+    {
         for (int k = 0; k < cols - i; k++)
             y[i + k] = v.GetElement(k);
     }
@@ -204,15 +224,22 @@ public static unsafe class SoftmaxCpu
     {
         private readonly Vector256<float> _invT = Vector256.Create(invT);
 
+        /// <summary>z for the eight columns at <paramref name="i"/>, all inside the row.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<float> Z(int i)
+        public Vector256<float> Full(int i) =>
+            default(TMask).Add(default(T).Apply(Vector256.Load(x + i), Vector256.Create(i) + Vector256<int>.Indices) * _invT, mask, i, cols);
+
+        /// <summary>z for the last, partial vector at <paramref name="i"/>; lanes past the row end read −inf.</summary>
+        public Vector256<float> Tail(int i)
         {
             var columns = Vector256.Create(i) + Vector256<int>.Indices;
-            if (i <= cols - Lanes)
-                return default(TMask).Add(default(T).Apply(Vector256.Load(x + i), columns) * _invT, mask, i, cols);
             var z = default(TMask).Add(default(T).Apply(Load(x, i, cols, 0f), columns) * _invT, mask, i, cols);
             return Vector256.ConditionalSelect(Vector256.LessThan(columns, Vector256.Create(cols)).AsSingle(), z, Vector256.Create(float.NegativeInfinity));
         }
+
+        /// <summary>z for the eight columns at <paramref name="i"/>, full or tail.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Z(int i) => i <= cols - Lanes ? Full(i) : Tail(i);
     }
 
     private interface IMask
