@@ -48,7 +48,7 @@ public static class MemoryBandwidth
         var source = GC.AllocateUninitializedArray<float>(Elements);
         var destination = GC.AllocateUninitializedArray<float>(Elements);
         // Touch every page first so that page faults are not timed.
-        new Random(1).NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(source.AsSpan()));
+        new System.Random(1).NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(source.AsSpan()));
         Array.Fill(destination, 0f);
         for (int i = 0; i < source.Length; i++)
             if (!float.IsFinite(source[i])) source[i] = 0f;

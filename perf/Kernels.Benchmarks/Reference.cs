@@ -19,7 +19,7 @@ public static class Reference
     public static float[] Logits(long count, int seed, double scale)
     {
         var data = GC.AllocateUninitializedArray<float>(checked((int)count));
-        var random = new Random(seed);
+        var random = new System.Random(seed);
         for (int i = 0; i < data.Length; i += 2)
         {
             double u1 = 1.0 - random.NextDouble();

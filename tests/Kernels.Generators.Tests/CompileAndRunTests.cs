@@ -136,7 +136,7 @@ public sealed class CompileAndRunTests
 
     private static float[] Logits(int count, int seed)
     {
-        var random = new Random(seed);
+        var random = new System.Random(seed);
         var values = new float[count];
         for (int i = 0; i < count; i++)
             values[i] = (float)(random.NextDouble() * 24.0 - 12.0);
@@ -262,7 +262,7 @@ public sealed class CompileAndRunTests
     private static IEnumerable<(float[] X, int[] Columns)> Lanes()
     {
         var special = new[] { 0f, -0f, 1f, -1f, 1.5f, -1.5f, 2.7f, -2.7f, 3f, -3f, 7.99f, 8f, -100f, 100f, 1e-20f, -1e-20f, 29f, 60f, -60f, 0.3f, float.NaN, 1e6f, -1e6f, 0.5f };
-        var random = new Random(12345);
+        var random = new System.Random(12345);
         var values = special.Concat(Enumerable.Range(0, 200).Select(_ => (float)(random.NextDouble() * 40 - 20))).ToArray();
         for (int start = 0; start + 8 <= values.Length; start += 8)
         {

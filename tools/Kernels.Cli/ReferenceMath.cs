@@ -10,7 +10,7 @@ public static class ReferenceMath
     public static float[] Logits(int count, int seed, double scale)
     {
         var data = new float[count];
-        var random = new Random(seed);
+        var random = new System.Random(seed);
         for (int i = 0; i < count; i += 2)
         {
             double r = scale * Math.Sqrt(-2.0 * Math.Log(1.0 - random.NextDouble()));

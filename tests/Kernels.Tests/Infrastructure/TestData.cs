@@ -8,7 +8,7 @@ public static class TestData
     /// <summary>Normal(0, scale) logits from a fixed seed.</summary>
     public static float[] Logits(int count, int seed, double scale = 3.0, double shift = 0.0)
     {
-        var random = new Random(seed);
+        var random = new System.Random(seed);
         var data = new float[count];
         for (int i = 0; i < count; i++)
         {
@@ -21,7 +21,7 @@ public static class TestData
     /// <summary>Uniform values in [lo, hi).</summary>
     public static float[] Uniform(int count, int seed, double lo, double hi)
     {
-        var random = new Random(seed);
+        var random = new System.Random(seed);
         var data = new float[count];
         for (int i = 0; i < count; i++)
             data[i] = (float)(lo + (hi - lo) * random.NextDouble());

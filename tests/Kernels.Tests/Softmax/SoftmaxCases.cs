@@ -42,7 +42,7 @@ public sealed class SoftmaxProblem
         Input = input;
         Rows = rows;
         Cols = cols;
-        var random = new Random(seed);
+        var random = new System.Random(seed);
         if (kernel.Kernel.Temperature == TemperatureMode.PerRow)
         {
             Temperatures = new float[rows];
