@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Kernels.Cpu;
@@ -7,15 +8,17 @@ namespace Kernels;
 
 /// <summary>
 /// The CPU side of the softmax family: rows spread over cores, each row vectorised with Vector256. Softmax reads and
-/// transforms the input once, staging z in the output row (a max pass), then exponentiates in place and rescales while
-/// the row is still in L2: one read of the input, one exponential per element. Sums accumulate in float lanes over
-/// short blocks and in double across blocks.
+/// transforms the input once, staging z in a scratch row that stays in L2 (a max pass), exponentiates there, and writes
+/// the normalised row to the output once: memory traffic is one read of the input and one write of the output, with
+/// one exponential per element. Sums accumulate in float lanes over short blocks and in double across blocks.
 /// </summary>
 public static unsafe class SoftmaxCpu
 {
     private const int Lanes = 8;
     private const int BlockVectors = 128;
     private const int BlockFloats = BlockVectors * Lanes;
+    // Outputs larger than this (about the combined L2 of a small machine) are written with non-temporal stores.
+    private const long StreamingBytes = 8L << 20;
 
     /// <summary>Runs every row with transform <typeparamref name="T"/>.</summary>
     public static void Rows<T>(nint input, nint output, nint temperatures, nint mask, SoftmaxArgs args)
@@ -33,33 +36,48 @@ public static unsafe class SoftmaxCpu
     {
         public void Run(int start, int end)
         {
-            for (int row = start; row < end; row++)
+            // Softmax stages z in a per-task scratch row that stays in L2, so the output is written exactly once —
+            // with streaming stores when the whole output is larger than the caches — and never read back.
+            bool staged = args.Activation == (int)SoftmaxActivation.Softmax && args.Output != (int)SoftmaxOutput.LogSumExp;
+            bool streaming = (long)args.Rows * args.Cols * sizeof(float) > StreamingBytes;
+            float[]? rented = staged ? ArrayPool<float>.Shared.Rent(args.Cols) : null;
+            try
             {
-                long offset = (long)row * args.Cols;
-                float invT = args.PerRowTemperature != 0
-                    ? SoftmaxMath.InverseTemperature(((float*)temperatures)[row])
-                    : args.InverseTemperature;
-                var reader = new Reader<T, TMask>((float*)input + offset, (float*)mask + offset, invT, args.Cols);
-                float* y = args.Output == (int)SoftmaxOutput.LogSumExp ? (float*)output + row : (float*)output + offset;
-                if (args.Activation == (int)SoftmaxActivation.StableMax)
-                    StableMaxRow(reader, y, args);
-                else
-                    SoftmaxRow(reader, y, args);
+                fixed (float* scratch = rented)
+                {
+                    for (int row = start; row < end; row++)
+                    {
+                        long offset = (long)row * args.Cols;
+                        float invT = args.PerRowTemperature != 0
+                            ? SoftmaxMath.InverseTemperature(((float*)temperatures)[row])
+                            : args.InverseTemperature;
+                        var reader = new Reader<T, TMask>((float*)input + offset, (float*)mask + offset, invT, args.Cols);
+                        float* y = args.Output == (int)SoftmaxOutput.LogSumExp ? (float*)output + row : (float*)output + offset;
+                        if (args.Activation == (int)SoftmaxActivation.StableMax)
+                            StableMaxRow(reader, y, args);
+                        else
+                            SoftmaxRow(reader, y, scratch, streaming, args);
+                    }
+                }
+            }
+            finally
+            {
+                if (rented is not null) ArrayPool<float>.Shared.Return(rented);
             }
         }
     }
 
     // Fully optimised at first call: a row method runs only rows-times per launch, too few for tiering to promote it.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SoftmaxRow<T, TMask>(in Reader<T, TMask> reader, float* y, SoftmaxArgs args)
+    private static void SoftmaxRow<T, TMask>(in Reader<T, TMask> reader, float* y, float* scratch, bool streaming, SoftmaxArgs args)
         where T : struct, ILogitTransform
         where TMask : struct, IMask
     {
         int cols = args.Cols;
         int full = cols - cols % Lanes;
         var output = (SoftmaxOutput)args.Output;
-        // z is staged in the output row (which then stays in L2), so the input is read and transformed once.
-        bool staged = output != SoftmaxOutput.LogSumExp;
+        // z is staged in the scratch row (null for log-sum-exp, which recomputes it), so the input is read and transformed once.
+        bool staged = scratch != null;
 
         // Pass 1: z, its max, and whether the row holds NaN. Full vectors first, then one padded tail vector.
         var max = Vector256.Create(float.NegativeInfinity);
@@ -67,14 +85,14 @@ public static unsafe class SoftmaxCpu
         for (int i = 0; i < full; i += Lanes)
         {
             var z = reader.Full(i);
-            if (staged) Vector256.Store(z, y + i);
+            if (staged) Vector256.Store(z, scratch + i);
             max = Vector256.MaxNative(max, z);
             poisoned |= ~Vector256.Equals(z, z);
         }
         if (full < cols)
         {
             var z = reader.Tail(full);
-            if (staged) StoreTail(y, full, cols, z);
+            if (staged) StoreTail(scratch, full, cols, z);
             max = Vector256.MaxNative(max, z);
             poisoned |= ~Vector256.Equals(z, z);
         }
@@ -100,26 +118,26 @@ public static unsafe class SoftmaxCpu
             var acc = Vector256<float>.Zero;
             for (int i = block; i < end; i += Lanes)
             {
-                var e = VectorMath.ExpNonPositive((staged ? Vector256.Load(y + i) : reader.Full(i)) - vm);
-                if (store) Vector256.Store(e, y + i);
+                var e = VectorMath.ExpNonPositive((staged ? Vector256.Load(scratch + i) : reader.Full(i)) - vm);
+                if (store) Vector256.Store(e, scratch + i);
                 acc += e;
             }
             total += VectorMath.HorizontalSum(acc);
         }
         if (full < cols)
         {
-            var e = VectorMath.ExpNonPositive((staged ? Load(y, full, cols, float.NegativeInfinity) : reader.Tail(full)) - vm);
-            if (store) StoreTail(y, full, cols, e);
+            var e = VectorMath.ExpNonPositive((staged ? Load(scratch, full, cols, float.NegativeInfinity) : reader.Tail(full)) - vm);
+            if (store) StoreTail(scratch, full, cols, e);
             total += VectorMath.HorizontalSum(e);
         }
 
-        // Pass 3, over the cached row: normalise.
+        // Pass 3, from the cached scratch row to the output: normalise.
         if (output == SoftmaxOutput.LogSumExp)
             *y = (float)(m + Math.Log(total));
         else if (output == SoftmaxOutput.Probabilities)
-            Scale(y, cols, Vector256.Create((float)(1.0 / total)));
+            Write(scratch, y, cols, new Multiply(Vector256.Create((float)(1.0 / total))), streaming);
         else
-            Subtract(y, cols, vm, Vector256.Create((float)Math.Log(total)));
+            Write(scratch, y, cols, new SubtractTwice(vm, Vector256.Create((float)Math.Log(total))), streaming);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -156,7 +174,7 @@ public static unsafe class SoftmaxCpu
         else if (output == SoftmaxOutput.LogSumExp)
             *y = (float)Math.Log(total);
         else if (output == SoftmaxOutput.Probabilities)
-            Scale(y, cols, Vector256.Create((float)(1.0 / total)));
+            Write(y, y, cols, new Multiply(Vector256.Create((float)(1.0 / total))), streaming: false);
         else
             LogMinus(y, cols, Vector256.Create((float)Math.Log(total)));
     }
@@ -169,17 +187,38 @@ public static unsafe class SoftmaxCpu
             new Span<float>(y, cols).Fill(value);
     }
 
-    private static void Scale(float* y, int cols, Vector256<float> factor)
+    /// <summary>dst = op(src), eight lanes at a time; with <paramref name="streaming"/>, aligned non-temporal stores.</summary>
+    private static void Write<TOp>(float* src, float* dst, int cols, TOp op, bool streaming) where TOp : struct, IElementOp
     {
-        for (int i = 0; i < cols; i += Lanes)
-            Store(y, i, cols, Load(y, i, cols, 0f) * factor);
+        int i = 0;
+        if (streaming)
+        {
+            // Scalar until dst is 32-byte aligned, then stores that bypass the cache (no read-for-ownership of dst).
+            for (; i < cols && ((nuint)(dst + i) & 31) != 0; i++)
+                dst[i] = op.Apply(Vector256.Create(src[i])).ToScalar();
+            for (; i <= cols - Lanes; i += Lanes)
+                Vector256.StoreAlignedNonTemporal(op.Apply(Vector256.Load(src + i)), dst + i);
+        }
+        for (; i <= cols - Lanes; i += Lanes)
+            Vector256.Store(op.Apply(Vector256.Load(src + i)), dst + i);
+        if (i < cols)
+            StoreTail(dst, i, cols, op.Apply(Load(src, i, cols, 0f)));
     }
 
-    /// <summary>y = (y − a) − b: log-probabilities from staged z, the max and the log of the sum, without rounding a + b.</summary>
-    private static void Subtract(float* y, int cols, Vector256<float> a, Vector256<float> b)
+    private interface IElementOp
     {
-        for (int i = 0; i < cols; i += Lanes)
-            Store(y, i, cols, (Load(y, i, cols, 0f) - a) - b);
+        Vector256<float> Apply(Vector256<float> v);
+    }
+
+    private readonly struct Multiply(Vector256<float> factor) : IElementOp
+    {
+        public Vector256<float> Apply(Vector256<float> v) => v * factor;
+    }
+
+    /// <summary>(v − a) − b: log-probabilities from z, the max and the log of the sum, without rounding a + b.</summary>
+    private readonly struct SubtractTwice(Vector256<float> a, Vector256<float> b) : IElementOp
+    {
+        public Vector256<float> Apply(Vector256<float> v) => (v - a) - b;
     }
 
     private static void LogMinus(float* y, int cols, Vector256<float> logTotal)

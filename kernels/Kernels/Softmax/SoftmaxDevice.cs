@@ -22,12 +22,17 @@ public static class SoftmaxDevice
         long start = (long)row * args.Cols;
         float invT = args.PerRowTemperature != 0 ? SoftmaxMath.InverseTemperature(temperatures[row]) : args.InverseTemperature;
 
-        // Pass 1: the normaliser, and whether the row holds NaN/+inf.
-        var sum = args.Activation == (int)SoftmaxActivation.StableMax ? new FloatPair(0f, 0f) : MantissaExponent.Empty;
+        // Pass 1: the normaliser, and whether the row holds NaN/+inf. Each thread sums blocks of BlockTerms terms and
+        // folds the blocks into its total, so a long row on a small group (the emulator's 16 threads) keeps the float
+        // rounding error near (BlockTerms + n / BlockTerms)·ε instead of n·ε.
+        bool stable = args.Activation == (int)SoftmaxActivation.StableMax;
+        var zero = stable ? new FloatPair(0f, 0f) : MantissaExponent.Empty;
+        var sum = zero;
+        var block = zero;
         float poisoned = 0f;
         // Loops run the same number of times in every thread of the group, with the bound checked inside: PoCL 3.1
         // miscompiles thread-dependent trip counts in kernels with barriers (threads past the row end wrote once).
-        for (int first = 0; first < args.Cols; first += size)
+        for (int first = 0, terms = 0; first < args.Cols; first += size)
         {
             int col = first + tid;
             if (col < args.Cols)
@@ -35,14 +40,19 @@ public static class SoftmaxDevice
                 float z = Logit<T>(input, mask, args, start, col, invT);
                 if (SoftmaxMath.Poisons(z))
                     poisoned = 1f;
-                else if (args.Activation == (int)SoftmaxActivation.StableMax)
-                    sum.A += SoftmaxMath.Stable(z);
                 else
-                    sum = default(MantissaExponent).Combine(sum, MantissaExponent.FromLogit(z));
+                    block = Add(block, stable ? new FloatPair(SoftmaxMath.Stable(z), 0f) : MantissaExponent.FromLogit(z), stable);
+            }
+            if (++terms == BlockTerms)
+            {
+                sum = Add(sum, block, stable);
+                block = zero;
+                terms = 0;
             }
         }
+        sum = Add(sum, block, stable);
         poisoned = GroupReduce.Max(poisoned);
-        if (args.Activation == (int)SoftmaxActivation.StableMax)
+        if (stable)
             sum.A = GroupReduce.Sum(sum.A);
         else
             sum = GroupReduce.Reduce<MantissaExponent>(sum);
@@ -62,6 +72,11 @@ public static class SoftmaxDevice
                 output[start + col] = poisoned != 0f ? float.NaN : Output(Logit<T>(input, mask, args, start, col, invT), sum, empty, args);
         }
     }
+
+    private const int BlockTerms = 64;
+
+    private static FloatPair Add(FloatPair x, FloatPair y, bool stable) =>
+        stable ? new FloatPair(x.A + y.A, 0f) : default(MantissaExponent).Combine(x, y);
 
     private static float Output(float z, FloatPair sum, bool empty, SoftmaxArgs args)
     {
