@@ -30,7 +30,13 @@ public static class RowScheduler
             job.Run(0, rows);
             return;
         }
-        int chunks = Math.Min(rows, cores * ChunksPerCore);
+        Spread(rows, Math.Min(rows, cores * ChunksPerCore), job);
+    }
+
+    // Separate from For, so that the closure is allocated only when work is actually spread (a lambda capturing
+    // For's parameters would be allocated on every call, even the inline ones).
+    private static void Spread<TJob>(int rows, int chunks, TJob job) where TJob : struct, IRowJob
+    {
         Parallel.For(0, chunks, chunk =>
         {
             int start = (int)((long)rows * chunk / chunks);

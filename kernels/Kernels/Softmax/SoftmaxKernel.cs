@@ -71,13 +71,7 @@ public sealed unsafe class SoftmaxKernel
             return;
 
         if (runtime.IsIlgpu)
-        {
-            var kernel = runtime.GetKernel(_ilgpu.Method, accelerator =>
-                global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel(accelerator, _ilgpu));
-            runtime.LaunchAndWait(() => kernel(
-                new KernelConfig(rows, runtime.GroupSize),
-                input.View, output.View, (temperatures ?? input).View, (mask ?? input).View, args));
-        }
+            LaunchIlgpu(runtime, input, output, temperatures, mask, args);
         else
         {
             runtime.ThrowIfDisposed();
@@ -120,6 +114,17 @@ public sealed unsafe class SoftmaxKernel
         using var maskBuffer = HasMask ? runtime.Upload(mask) : null;
         Launch(runtime, inputBuffer, outputBuffer, rows, cols, temperature, temperatureBuffer, maskBuffer);
         outputBuffer.CopyTo(output[..(int)OutputLength(rows, cols)]);
+    }
+
+    // Kept out of Launch: its closure would otherwise be allocated on every call, cpu launches included.
+    private void LaunchIlgpu(KernelRuntime runtime, KernelBuffer<float> input, KernelBuffer<float> output,
+        KernelBuffer<float>? temperatures, KernelBuffer<float>? mask, SoftmaxArgs args)
+    {
+        var kernel = runtime.GetKernel(_ilgpu.Method, accelerator =>
+            global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel(accelerator, _ilgpu));
+        runtime.LaunchAndWait(() => kernel(
+            new KernelConfig(args.Rows, runtime.GroupSize),
+            input.View, output.View, (temperatures ?? input).View, (mask ?? input).View, args));
     }
 
     private SoftmaxArgs Arguments(int rows, int cols, float temperature)

@@ -22,4 +22,9 @@ public abstract class BackendTest(Backend backend)
 
     [OneTimeTearDown]
     public void DisposeRuntime() => Runtime.Dispose();
+
+    /// <summary>Fails the test if a kernel touched memory outside a view (recorded by the emulator's bounds checks).</summary>
+    [TearDown]
+    public void NoOutOfBoundsAccess() =>
+        Assert.That(AssertionsFail.TakeFailures(), Is.Empty, "out-of-bounds accesses recorded by the emulator");
 }
