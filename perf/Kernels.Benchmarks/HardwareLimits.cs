@@ -36,17 +36,18 @@ public static class MemoryBandwidth
     /// <summary>Runs of each measurement; the best is kept.</summary>
     public const int Repeats = 5;
 
-    private const int Elements = 256 * 1024 * 1024 / sizeof(float);
-    private static readonly Lazy<MemoryBandwidthResult> Cached = new(Measure);
+    private const int DefaultMebibytes = 256;
+    private static readonly Lazy<MemoryBandwidthResult> Cached = new(() => Measure());
 
     /// <summary>The measurement, taken once per process on first use.</summary>
     public static MemoryBandwidthResult Current => Cached.Value;
 
     /// <summary>Measures read and copy bandwidth with one thread and with all threads.</summary>
-    public static MemoryBandwidthResult Measure()
+    public static MemoryBandwidthResult Measure(int mebibytes = DefaultMebibytes)
     {
-        var source = GC.AllocateUninitializedArray<float>(Elements);
-        var destination = GC.AllocateUninitializedArray<float>(Elements);
+        int elements = mebibytes * 1024 * 1024 / sizeof(float);
+        var source = GC.AllocateUninitializedArray<float>(elements);
+        var destination = GC.AllocateUninitializedArray<float>(elements);
         // Touch every page first so that page faults are not timed.
         new System.Random(1).NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(source.AsSpan()));
         Array.Fill(destination, 0f);
@@ -54,8 +55,8 @@ public static class MemoryBandwidth
             if (!float.IsFinite(source[i])) source[i] = 0f;
 
         int threads = Environment.ProcessorCount;
-        long bytes = (long)Elements * sizeof(float);
-        double read1 = Best(bytes, () => Sink(Sum(source, 0, Elements)));
+        long bytes = (long)elements * sizeof(float);
+        double read1 = Best(bytes, () => Sink(Sum(source, 0, elements)));
         double readN = Best(bytes, () => Sink(ParallelSum(source, threads)));
         double copy1 = Best(2 * bytes, () => source.AsSpan().CopyTo(destination));
         double copyN = Best(2 * bytes, () => ParallelCopy(source, destination, threads));

@@ -12,19 +12,30 @@ using BenchmarkDotNet.Running;
 namespace Kernels.Benchmarks;
 
 /// <summary>
-/// <c>dotnet run -c Release --project perf/Kernels.Benchmarks -- [BenchmarkDotNet arguments]</c>, or <c>-- --quick</c>
-/// for a one-pass Stopwatch smoke run of every benchmark method.
+/// <c>dotnet run -c Release --project perf/Kernels.Benchmarks -- [BenchmarkDotNet arguments]</c>; <c>-- --quick</c> or
+/// <c>-- --suite</c> for the suite (<see cref="Suite.SuiteRunner"/>, as <c>kernels bench [--quick]</c>); <c>-- --quick-bdn</c>
+/// for a one-pass Stopwatch smoke run of the BenchmarkDotNet softmax methods.
 /// </summary>
 public static class Program
 {
     /// <summary>Entry point.</summary>
     public static int Main(string[] args)
     {
+        if (args.Contains("--quick") || args.Contains("--suite"))
+        {
+            // The suite (every family x backend, verified, timed, stored as perf/results/*.json): same as `kernels bench`.
+            var (run, _) = Suite.SuiteRunner.Run(new Suite.SuiteOptions
+            {
+                Mode = args.Contains("--quick") ? Suite.SuiteMode.Quick : Suite.SuiteMode.Full,
+                ResultsDirectory = Path.Combine(FindPerfDirectory(), "results"),
+            });
+            return run.Results.Any(r => r.Status != "ok") ? 1 : 0;
+        }
+        if (args.Contains("--quick-bdn"))
+            return QuickRunner.Run(MemoryBandwidth.Current);
+
         var limits = MemoryBandwidth.Current;
         Console.WriteLine($"// {limits}");
-
-        if (args.Contains("--quick"))
-            return QuickRunner.Run(limits);
 
         string perf = FindPerfDirectory();
         var config = CreateConfig(Path.Combine(perf, "BenchmarkDotNet.Artifacts"), limits.Limit);

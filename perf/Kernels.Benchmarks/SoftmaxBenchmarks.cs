@@ -9,6 +9,7 @@ namespace Kernels.Benchmarks;
 /// Row softmax over fp32 logits: the TensorPrimitives baseline (rows in parallel) against the generated <c>cpu</c>
 /// kernels. Every method's output is checked against a float64 reference in <see cref="Setup"/> before timing.
 /// </summary>
+[BenchmarkCategory("softmax")]
 public class SoftmaxBenchmarks
 {
     /// <summary>Logits are ~N(0, Scale²).</summary>

@@ -5,7 +5,7 @@ using Kernels.Runtime;
 
 namespace Kernels.Cli;
 
-/// <summary>The <c>kernels</c> command: <c>devices</c>, <c>demo</c>, <c>--help</c>.</summary>
+/// <summary>The <c>kernels</c> command: <c>devices</c>, <c>demo</c>, <c>bench</c>, <c>dashboard</c>, <c>--help</c>.</summary>
 public static class Program
 {
     /// <summary>Exit code for a failed check or an unavailable backend.</summary>
@@ -29,6 +29,8 @@ public static class Program
             {
                 "devices" => DevicesCommand.Run(Rest(args)),
                 "demo" => DemoCommand.Run(DemoOptions.Parse(Rest(args))),
+                "bench" => BenchCommand.Run(BenchOptions.Parse(Rest(args))),
+                "dashboard" => DashboardCommand.Run(Rest(args)),
                 _ => throw new UsageException($"unknown command '{args[0]}'."),
             };
         }
@@ -60,6 +62,18 @@ public static class Program
               time and GB/s; then softmax of logits near +-1000. Shapes: 64 x 128000 and 4096 x 1024, or
               8 x 4099 and 33 x 1000 on ilgpu-cpu and opencl (emulators on most machines); --rows/--cols pick
               one shape. Exits 1 if any check fails.
+          kernels bench [--filter F] [--backend B[,B...]] [--quick] [--results DIR]
+              Run the performance suite: every kernel family on every backend (cpu, ilgpu-cpu, opencl, cuda; absent
+              ones are recorded as unavailable) at LLM shapes, each verified against a float64 reference before it is
+              timed, against in-run baselines, with the memory-bandwidth and FMA limits measured first. Writes one
+              JSON file to perf/results/ (schema: perf/README.md). --filter matches family/kernel/backend/shape
+              (substring, or a glob with *). --quick: few shapes and iterations (about a minute on 2 cores).
+              Exits 1 if any case fails its check.
+          kernels dashboard [--results DIR] [--out FILE] [--screenshot PNG]
+              Build one self-contained HTML page (default dashboard.html) from the results in DIR (default
+              perf/results): per family, % of measured bandwidth and ratio to baseline per backend and shape,
+              history across runs with regressions (> 10% slower) flagged, and the kernel catalogue. --screenshot
+              also renders it to PNG with headless chromium (/usr/bin/chromium), to check that it renders.
           kernels --help
               This text.
 
