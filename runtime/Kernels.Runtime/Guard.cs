@@ -37,8 +37,9 @@ public static class Guard
     /// <summary>Checks that a scalar such as a temperature is finite and strictly positive.</summary>
     public static void PositiveFinite(float value, string name)
     {
-        if (!(value > 0f) || float.IsInfinity(value))
-            throw new ArgumentOutOfRangeException(name, value, $"{name} must be finite and greater than zero.");
+        // 1/value must be finite too: a subnormal temperature would turn every logit into ±inf.
+        if (!(value > 0f) || float.IsInfinity(value) || float.IsInfinity(1f / value))
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be finite, greater than zero and at least {1f / float.MaxValue:E1}.");
     }
 
     /// <summary>Checks that <paramref name="a"/> and <paramref name="b"/> are not the same buffer.</summary>

@@ -5,9 +5,9 @@ namespace Kernels;
 /// <summary>Element rules shared by both softmax kernels, so that they compute the same function.</summary>
 public static class SoftmaxMath
 {
-    /// <summary>1/T for a per-row temperature; NaN (which turns the row into NaN) unless T is finite and positive.</summary>
+    /// <summary>1/T for a per-row temperature; NaN (which turns the row into NaN) unless T is finite and positive and 1/T is finite.</summary>
     public static float InverseTemperature(float temperature) =>
-        temperature > 0f && temperature < float.PositiveInfinity ? 1f / temperature : float.NaN;
+        temperature > 0f && temperature < float.PositiveInfinity && 1f / temperature < float.PositiveInfinity ? 1f / temperature : float.NaN;
 
     /// <summary>StableMax's map: z + 1 for z ≥ 0, 1 / (1 − z) for z &lt; 0 (so −inf maps to 0).</summary>
     public static float Stable(float z) => z >= 0f ? z + 1f : 1f / (1f - z);

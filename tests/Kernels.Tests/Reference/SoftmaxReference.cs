@@ -17,7 +17,7 @@ public static class SoftmaxReference
         for (int r = 0; r < rows; r++)
         {
             double t = temperatures is null ? temperature : temperatures[r];
-            double invT = t > 0 && !double.IsInfinity(t) ? 1 / t : double.NaN;
+            double invT = t > 0 && !double.IsInfinity(t) && !float.IsInfinity(1f / (float)t) ? 1 / t : double.NaN;
             bool poisoned = false;
             for (int c = 0; c < cols; c++)
             {

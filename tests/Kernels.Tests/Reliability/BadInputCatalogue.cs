@@ -43,6 +43,7 @@ public sealed class BadInputCatalogue(Backend backend) : BackendTest(backend)
         new("temperature negative", typeof(ArgumentOutOfRangeException), "temperature", k => k.Temperature == TemperatureMode.Scalar, c => c.Temperature = -0.5f),
         new("temperature zero", typeof(ArgumentOutOfRangeException), "temperature", k => k.Temperature == TemperatureMode.Scalar, c => c.Temperature = 0f),
         new("temperature infinite", typeof(ArgumentOutOfRangeException), "temperature", k => k.Temperature == TemperatureMode.Scalar, c => c.Temperature = float.PositiveInfinity),
+        new("temperature subnormal", typeof(ArgumentOutOfRangeException), "temperature", k => k.Temperature == TemperatureMode.Scalar, c => c.Temperature = 1e-40f),
         new("null temperatures", typeof(ArgumentNullException), "temperatures", k => k.Temperature == TemperatureMode.PerRow, c => c.Temperatures = null),
         new("short temperatures", typeof(ArgumentException), "temperatures", k => k.Temperature == TemperatureMode.PerRow, c => { c.Temperatures!.Dispose(); c.Temperatures = c.Own!.Upload<float>(new[] { 1f }); }),
         new("null mask", typeof(ArgumentNullException), "mask", k => k.HasMask, c => c.Mask = null),

@@ -131,7 +131,7 @@ public static class DashboardPlots
                 var markers = plot.Add.Markers(rx.Select(i => (double)i).ToArray(), rx.Select(i => values[i]!.Value).ToArray(),
                     MarkerShape.OpenCircle, 16, Colors.Red);
                 markers.MarkerLineWidth = 2.5f;
-                if (!anyRegression) markers.LegendText = "regression (> 10% slower than previous run)";
+                if (!anyRegression) markers.LegendText = "regression (fastest run > 10% and > spread slower than previous run)";
                 anyRegression = true;
             }
         }
