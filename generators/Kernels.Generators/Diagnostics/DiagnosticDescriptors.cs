@@ -5,7 +5,8 @@ using Microsoft.CodeAnalysis;
 namespace Kernels.Generators.Diagnostics;
 
 /// <summary>
-/// Every diagnostic the generator reports. Ids: KRN0xxx declaration shape, KRN1xxx softmax family, KRN9xxx internal.
+/// Every diagnostic the generator reports. Ids: KRN0xxx declaration shape, KRN1xxx softmax family (KRN11xx samplers),
+/// KRN9xxx internal.
 /// Each has a help page under docs/diagnostics/.
 /// </summary>
 internal static class DiagnosticDescriptors
@@ -53,6 +54,16 @@ internal static class DiagnosticDescriptors
         "Transform '{0}' is fused into both kernels, but the CPU kernel applies it one element at a time because {1}; keep it to arithmetic, comparisons, conditionals, locals and Math/MathF Min, Max, Abs, Exp, Log, Tanh, Sqrt to vectorise it",
         "Kernels.Softmax", DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpRoot + "KRN1005.md");
 
+    public static readonly DiagnosticDescriptor SamplerOptionNotApplicable = Error(
+        "KRN1101", "Kernels.Sampler",
+        "Sampler option does not apply to this kind",
+        "{0} applies only to {1} samplers, but '{2}' declares a {3} sampler; remove {0} or change the kind");
+
+    public static readonly DiagnosticDescriptor SamplerTransformNotPortable = new(
+        "KRN1102", "Transform may break cross-backend identity of samples",
+        "Transform '{0}' calls {1}, whose result differs by ulps between backends and between the scalar and vector kernels; the sampler stays exact, but the same seed can give a different sample on another backend near a tie",
+        "Kernels.Sampler", DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpRoot + "KRN1102.md");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "KRN9001", "Kernels.Generator",
         "The Kernels generator failed",
@@ -61,7 +72,7 @@ internal static class DiagnosticDescriptors
     public static IEnumerable<DiagnosticDescriptor> All => new[]
     {
         NotStaticPartialClass, ContainingTypeNotPartial, GenericDeclaration, TransformNotFound, TransformSignature,
-        TransformAmbiguous, InvalidOption, TransformNotVectorised, InternalError,
+        TransformAmbiguous, InvalidOption, TransformNotVectorised, SamplerOptionNotApplicable, SamplerTransformNotPortable, InternalError,
     };
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);

@@ -1,0 +1,184 @@
+using System.Collections.Generic;
+using Kernels.Generators.Helpers;
+using Kernels.Generators.Models;
+
+namespace Kernels.Generators;
+
+public sealed partial class SamplerKernelGenerator
+{
+    internal static partial class Emit
+    {
+        private const string Runtime = "global::Kernels.Runtime.KernelRuntime";
+        private const string FloatBuffer = "global::Kernels.Runtime.KernelBuffer<float>";
+        private const string IntBuffer = "global::Kernels.Runtime.KernelBuffer<int>";
+        private const string KeyBuffer = "global::Kernels.Runtime.KernelBuffer<global::Kernels.RngKey>";
+        private const string Key = "global::Kernels.RngKey";
+
+        // An absent optional buffer: null for Launch (buffers), default for Run (spans).
+        private const string Absent = "\u0000absent";
+
+        /// <summary>The descriptor and the typed Launch/Run methods: parameters follow the declaration.</summary>
+        private static void WriteLauncher(IndentedWriter w, SamplerKernelInfo model, Shape shape)
+        {
+            w.Line();
+            w.Line("/// <summary>This sampler's descriptor: shape, both entry points, validation and dispatch.</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line($"public static {shape.Descriptor} Kernel {{ get; }} = new {shape.Descriptor}(");
+            string temperature = $"global::Kernels.TemperatureMode.{model.Temperature}";
+            string keys = model.PerRowKeys ? "true" : "false";
+            switch (model.Kind)
+            {
+                case SamplerKind.Categorical:
+                    w.Line($"    {temperature}, {keys}, {(model.LogProbabilities ? "true" : "false")}, IlgpuKernel, CpuKernel);");
+                    break;
+                case SamplerKind.GumbelTopK:
+                    w.Line($"    {temperature}, {keys}, IlgpuKernel, CpuKernel);");
+                    break;
+                default:
+                    w.Line($"    {temperature}, {keys}, global::Kernels.GumbelSoftmaxMode.{model.Mode}, IlgpuKernel, CpuKernel);");
+                    break;
+            }
+
+            var launch = new List<string> { $"{Runtime} runtime", $"{FloatBuffer} logits" };
+            var run = new List<string> { $"{Runtime} runtime", "global::System.ReadOnlySpan<float> logits" };
+            var call = new List<string> { "runtime", "logits" };
+            string summary;
+            switch (model.Kind)
+            {
+                case SamplerKind.Categorical:
+                    summary = "Draws tokens [rows, samples] from logits [rows, cols]";
+                    launch.Add($"{IntBuffer} tokens");
+                    run.Add("global::System.Span<int> tokens");
+                    call.Add("tokens");
+                    break;
+                case SamplerKind.GumbelTopK:
+                    summary = "Draws k distinct indices per row of logits [rows, cols], in order, into indices [rows, k] with their perturbed keys in scores [rows, k]";
+                    launch.Add($"{IntBuffer} indices");
+                    launch.Add($"{FloatBuffer} scores");
+                    run.Add("global::System.Span<int> indices");
+                    run.Add("global::System.Span<float> scores");
+                    call.Add("indices");
+                    call.Add("scores");
+                    break;
+                default:
+                    summary = model.Mode switch
+                    {
+                        GumbelSoftmaxMode.Hard => "Writes the one-hot Gumbel-max sample [rows, cols] of logits [rows, cols]",
+                        GumbelSoftmaxMode.StraightThrough => "Writes the one-hot Gumbel-max sample [rows, cols] and the soft sample beside it (for the backward pass)",
+                        _ => "Writes the Gumbel-softmax sample softmax((scale·z + g)/τ) [rows, cols] of logits [rows, cols]",
+                    };
+                    launch.Add($"{FloatBuffer} output");
+                    run.Add("global::System.Span<float> output");
+                    call.Add("output");
+                    if (model.Mode == GumbelSoftmaxMode.StraightThrough)
+                    {
+                        launch.Add($"{FloatBuffer} soft");
+                        run.Add("global::System.Span<float> soft");
+                        call.Add("soft");
+                    }
+                    else
+                    {
+                        call.Add(Absent);
+                    }
+                    break;
+            }
+            foreach (var list in new[] { launch, run })
+            {
+                list.Add("int rows");
+                list.Add("int cols");
+            }
+            call.Add("rows");
+            call.Add("cols");
+            if (model.Kind == SamplerKind.GumbelTopK)
+            {
+                launch.Add("int k");
+                run.Add("int k");
+                call.Add("k");
+            }
+
+            string temperatureName = model.Kind == SamplerKind.GumbelSoftmax ? "tau" : "temperature";
+            switch (model.Temperature)
+            {
+                case TemperatureMode.Scalar:
+                    launch.Add($"float {temperatureName}");
+                    run.Add($"float {temperatureName}");
+                    call.Add(temperatureName);
+                    call.Add(Absent);
+                    break;
+                case TemperatureMode.PerRow:
+                    launch.Add($"{FloatBuffer} {temperatureName}s");
+                    run.Add($"global::System.ReadOnlySpan<float> {temperatureName}s");
+                    call.Add("1f");
+                    call.Add($"{temperatureName}s");
+                    break;
+                default:
+                    call.Add("1f");
+                    call.Add(Absent);
+                    break;
+            }
+            if (model.PerRowKeys)
+            {
+                launch.Add($"{KeyBuffer} keys");
+                run.Add($"global::System.ReadOnlySpan<{Key}> keys");
+                call.Add("default");
+                call.Add("keys");
+            }
+            else
+            {
+                launch.Add($"{Key} key");
+                run.Add($"{Key} key");
+                call.Add("key");
+                call.Add(Absent);
+            }
+            launch.Add("ulong offset");
+            run.Add("ulong offset");
+            call.Add("offset");
+
+            switch (model.Kind)
+            {
+                case SamplerKind.Categorical:
+                    if (model.LogProbabilities)
+                    {
+                        launch.Add($"{FloatBuffer} logProbs");
+                        run.Add("global::System.Span<float> logProbs");
+                        call.Add("logProbs");
+                    }
+                    else
+                    {
+                        call.Add(Absent);
+                    }
+                    launch.Add("int samples = 1");
+                    run.Add("int samples = 1");
+                    call.Add("samples");
+                    break;
+                case SamplerKind.GumbelSoftmax:
+                    launch.Add("float scale = 1f");
+                    run.Add("float scale = 1f");
+                    call.Add("scale");
+                    break;
+            }
+
+            string launchCall = ReplaceDefaults(call, "null");
+            string runCall = ReplaceDefaults(call, "default");
+
+            w.Line();
+            w.Line($"/// <summary>{summary}, on buffers of <paramref name=\"runtime\"/>. Checks every argument before launching; returns the RNG offset for the next call.</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line($"public static ulong Launch({string.Join(", ", launch)}) =>");
+            w.Line($"    Kernel.Launch({launchCall});");
+            w.Line();
+            w.Line($"/// <summary>{summary}, on host memory (zero-copy on the cpu backend). Returns the RNG offset for the next call.</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line($"public static ulong Run({string.Join(", ", run)}) =>");
+            w.Line($"    Kernel.Run({runCall});");
+        }
+
+        private static string ReplaceDefaults(List<string> call, string absent)
+        {
+            var items = new List<string>(call.Count);
+            foreach (var item in call)
+                items.Add(item == Absent ? absent : item);
+            return string.Join(", ", items);
+        }
+    }
+}

@@ -1,0 +1,11 @@
+namespace Kernels.Generators.Models;
+
+/// <summary>Everything needed to emit one sampler: data only, equatable, no symbols.</summary>
+internal sealed record SamplerKernelInfo(
+    HierarchyInfo Hierarchy,
+    SamplerKind Kind,
+    TemperatureMode Temperature,
+    bool PerRowKeys,
+    bool LogProbabilities,
+    GumbelSoftmaxMode Mode,
+    TransformInfo? Transform);

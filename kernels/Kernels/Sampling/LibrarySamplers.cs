@@ -1,0 +1,38 @@
+namespace Kernels;
+
+/// <summary>
+/// Categorical sampling with a scalar temperature and one key per launch: tokens [rows, samples] ~ softmax(x / T) per
+/// row (row r draws from stream <c>key.Stream + r</c>). Exact inverse-CDF; see <see cref="CategoricalSampler"/>.
+/// </summary>
+[SamplerKernel(SamplerKind.Categorical, Temperature = TemperatureMode.Scalar)]
+public static partial class CategoricalSample;
+
+/// <summary>
+/// Per-request categorical sampling for batched decoding: each row carries its own temperature and its own
+/// <see cref="RngKey"/> (so a request draws the same tokens whatever its row), and the log-probability of each drawn
+/// token is written beside it.
+/// </summary>
+[SamplerKernel(SamplerKind.Categorical, Temperature = TemperatureMode.PerRow, PerRowKeys = true, LogProbabilities = true)]
+public static partial class CategoricalSamplePerRequest;
+
+/// <summary>
+/// Gumbel-top-k with a scalar temperature: k distinct indices per row, drawn without replacement from softmax(x / T),
+/// in order, with their perturbed keys (the draft-tree expansion of Recursive Speculative Decoding). k = 1 is Gumbel-max.
+/// </summary>
+[SamplerKernel(SamplerKind.GumbelTopK, Temperature = TemperatureMode.Scalar)]
+public static partial class GumbelTopK;
+
+/// <summary>Gumbel-softmax, soft: y = softmax((scale·x + g)/τ) per row.</summary>
+[SamplerKernel(SamplerKind.GumbelSoftmax, Temperature = TemperatureMode.Scalar)]
+public static partial class GumbelSoftmax;
+
+/// <summary>Gumbel-softmax, hard: the one-hot of argmax(scale·x + g), an exact sample of softmax(scale·x).</summary>
+[SamplerKernel(SamplerKind.GumbelSoftmax, Temperature = TemperatureMode.Scalar, Mode = GumbelSoftmaxMode.Hard)]
+public static partial class GumbelSoftmaxHard;
+
+/// <summary>
+/// Gumbel-softmax, straight-through: the one-hot forward value and the soft sample beside it; the backward pass
+/// (<see cref="GumbelSoftmaxBackward"/>) differentiates the soft sample.
+/// </summary>
+[SamplerKernel(SamplerKind.GumbelSoftmax, Temperature = TemperatureMode.Scalar, Mode = GumbelSoftmaxMode.StraightThrough)]
+public static partial class GumbelSoftmaxStraightThrough;

@@ -1,0 +1,31 @@
+// This file is linked into the generator (generators/Kernels.Generators): keep it free of dependencies.
+namespace Kernels;
+
+/// <summary>Which sampler a <c>[SamplerKernel]</c> declaration generates.</summary>
+public enum SamplerKind
+{
+    /// <summary>
+    /// Categorical sampling from logits, one or several independent draws per row: token (and optionally its
+    /// log-probability) per draw. Exact inverse-CDF with one 52-bit uniform per draw and a float64 running sum.
+    /// </summary>
+    Categorical = 0,
+
+    /// <summary>Gumbel-top-k: k distinct indices per row drawn without replacement, in order, with their perturbed keys.</summary>
+    GumbelTopK = 1,
+
+    /// <summary>Gumbel-softmax forward: softmax((κ·z + g)/τ), its hard one-hot, or straight-through (both).</summary>
+    GumbelSoftmax = 2,
+}
+
+/// <summary>What a Gumbel-softmax kernel writes.</summary>
+public enum GumbelSoftmaxMode
+{
+    /// <summary>The relaxed sample y = softmax((κ·z + g)/τ).</summary>
+    Soft = 0,
+
+    /// <summary>The one-hot of argmax(κ·z + g) (an exact categorical sample of softmax(κ·z)).</summary>
+    Hard = 1,
+
+    /// <summary>The one-hot forward value and the soft y beside it, for the straight-through backward pass.</summary>
+    StraightThrough = 2,
+}

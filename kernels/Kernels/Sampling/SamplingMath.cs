@@ -1,0 +1,28 @@
+namespace Kernels;
+
+/// <summary>Element rules shared by the sampling kernels, so that the ILGPU and CPU sides compute the same bits.</summary>
+public static class SamplingMath
+{
+    /// <summary>log2(e).</summary>
+    public const double Log2E = 1.4426950408889634;
+
+    /// <summary>ln(2).</summary>
+    public const double Ln2 = 0.6931471805599453;
+
+    /// <summary>Token (or index) written for a row with nothing to draw or an invalid row.</summary>
+    public const int NoToken = -1;
+
+    /// <summary>
+    /// log2(e)/T rounded once from double (correctly rounded on every backend), or NaN (which invalidates the row)
+    /// unless T is finite and positive. Needs double support on the device.
+    /// </summary>
+    public static float Log2Scale(float temperature) =>
+        temperature > 0f && temperature < float.PositiveInfinity ? (float)(Log2E / temperature) : float.NaN;
+
+    /// <summary>1/T in float, or NaN (which invalidates the row) unless T is finite and positive.</summary>
+    public static float InverseTemperature(float temperature) =>
+        temperature > 0f && temperature < float.PositiveInfinity ? 1f / temperature : float.NaN;
+
+    /// <summary>Whether a transformed, scaled logit invalidates its row (NaN or +inf).</summary>
+    public static bool Poisons(float z) => float.IsNaN(z) || z == float.PositiveInfinity;
+}
