@@ -22,49 +22,8 @@ public sealed partial class SamplerKernelGenerator
             "Min", "Max", "Abs", "Floor", "Ceiling", "Truncate", "Sign", "CopySign", "Clamp",
         };
 
-        public static ParseResult<SamplerKernelInfo> Run(GeneratorAttributeSyntaxContext context, CancellationToken token)
-        {
-            var diagnostics = new List<DiagnosticInfo>();
-            var type = (INamedTypeSymbol)context.TargetSymbol;
-            try
-            {
-                if (!IsFirstApplication(context, type) || HasMissingName(type))
-                    return new ParseResult<SamplerKernelInfo>(null, EquatableArray<DiagnosticInfo>.Empty);
-                var model = Build(context, type, diagnostics, token);
-                return new ParseResult<SamplerKernelInfo>(
-                    diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error) ? null : model,
-                    new EquatableArray<DiagnosticInfo>(diagnostics));
-            }
-            catch (OperationCanceledException)
-            {
-                throw;
-            }
-            catch (Exception e)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, type.Locations.FirstOrDefault(), type.Name, e.Message));
-                return new ParseResult<SamplerKernelInfo>(null, new EquatableArray<DiagnosticInfo>(diagnostics));
-            }
-        }
-
-        /// <summary>Only the first [SamplerKernel] of a partial class is parsed (a second one is CS0579).</summary>
-        private static bool IsFirstApplication(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type)
-        {
-            var attributeClass = context.Attributes[0].AttributeClass;
-            var first = type.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, attributeClass));
-            if (first?.ApplicationSyntaxReference is not { } reference)
-                return true;
-            return reference.SyntaxTree == context.TargetNode.SyntaxTree && context.TargetNode.FullSpan.Contains(reference.Span);
-        }
-
-        private static bool HasMissingName(INamedTypeSymbol type)
-        {
-            for (var current = type; current is not null; current = current.ContainingType)
-            {
-                if (current.Name.Length == 0)
-                    return true;
-            }
-            return false;
-        }
+        public static ParseResult<SamplerKernelInfo> Run(GeneratorAttributeSyntaxContext context, CancellationToken token) =>
+            Declarations.Parse(context, (type, diagnostics) => Build(context, type, diagnostics, token));
 
         private static SamplerKernelInfo? Build(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type, List<DiagnosticInfo> diagnostics, CancellationToken token)
         {
@@ -102,7 +61,12 @@ public sealed partial class SamplerKernelGenerator
                     "Mode", nameof(SamplerKind.GumbelSoftmax), type.Name, kind.ToString()));
 
             token.ThrowIfCancellationRequested();
-            var transform = transformName is null ? null : Transform(context, type, transformName, attributeLocation, diagnostics, token);
+            var transform = transformName is null ? null : Declarations.Transform(context, type, transformName, attributeLocation, diagnostics, token,
+                (syntax, semanticModel, methodLocation) =>
+                {
+                    if (FirstNonPortableCall(syntax, semanticModel, token) is { } call)
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerTransformNotPortable, methodLocation, transformName, call));
+                });
             return hierarchy is null ? null : new SamplerKernelInfo(hierarchy, kind, temperature, perRowKeys, logProbabilities, mode, transform);
         }
 
@@ -114,47 +78,6 @@ public sealed partial class SamplerKernelGenerator
         }
 
         /// <summary>The same rules and diagnostics (KRN1001–KRN1003, KRN1005) as the softmax family's transforms, plus KRN1102.</summary>
-        private static TransformInfo? Transform(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type, string name, Location? location, List<DiagnosticInfo> diagnostics, CancellationToken token)
-        {
-            var candidates = type.GetMembers(name).OfType<IMethodSymbol>().ToArray();
-            if (candidates.Length == 0)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformNotFound, location, name, type.Name));
-                return null;
-            }
-            if (candidates.Length > 1)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformAmbiguous, location, name, candidates.Length.ToString(), type.Name));
-                return null;
-            }
-            var method = candidates[0];
-            var methodLocation = method.Locations.FirstOrDefault() ?? location;
-            bool shapeOk = method.IsStatic
-                && !method.IsGenericMethod
-                && method.ReturnType.SpecialType == SpecialType.System_Single
-                && method.Parameters.Length is 1 or 2
-                && method.Parameters[0].Type.SpecialType == SpecialType.System_Single
-                && (method.Parameters.Length == 1 || method.Parameters[1].Type.SpecialType == SpecialType.System_Int32)
-                && method.Parameters.All(p => p.RefKind == RefKind.None);
-            if (!shapeOk)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformSignature, methodLocation, name));
-                return null;
-            }
-
-            VectorBody? vector = null;
-            string reason = "its source is not part of this compilation";
-            if (method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(token) is MethodDeclarationSyntax syntax)
-            {
-                var semanticModel = context.SemanticModel.Compilation.GetSemanticModel(syntax.SyntaxTree);
-                vector = VectorTranslator.TryTranslate(syntax, semanticModel, out reason);
-                if (FirstNonPortableCall(syntax, semanticModel, token) is { } call)
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerTransformNotPortable, methodLocation, name, call));
-            }
-            if (vector is null)
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformNotVectorised, methodLocation, name, reason));
-            return new TransformInfo(Declarations.Identifier(name), method.Parameters.Length == 2, vector);
-        }
 
         /// <summary>The first call in the body to a Math/MathF function that is not exactly rounded, as "MathF.Tanh".</summary>
         private static string? FirstNonPortableCall(MethodDeclarationSyntax syntax, SemanticModel model, CancellationToken token)

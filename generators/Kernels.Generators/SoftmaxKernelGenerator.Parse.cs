@@ -16,53 +16,8 @@ public sealed partial class SoftmaxKernelGenerator
     /// <summary>Symbol → model. Never throws: failures become KRN9001.</summary>
     internal static class Parse
     {
-        public static ParseResult<SoftmaxKernelInfo> Run(GeneratorAttributeSyntaxContext context, CancellationToken token)
-        {
-            var diagnostics = new List<DiagnosticInfo>();
-            var type = (INamedTypeSymbol)context.TargetSymbol;
-            try
-            {
-                if (!IsFirstApplication(context, type) || HasMissingName(type))
-                    return new ParseResult<SoftmaxKernelInfo>(null, EquatableArray<DiagnosticInfo>.Empty);
-                var model = Build(context, type, diagnostics, token);
-                return new ParseResult<SoftmaxKernelInfo>(
-                    diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error) ? null : model,
-                    new EquatableArray<DiagnosticInfo>(diagnostics));
-            }
-            catch (OperationCanceledException)
-            {
-                throw;
-            }
-            catch (Exception e)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, type.Locations.FirstOrDefault(), type.Name, e.Message));
-                return new ParseResult<SoftmaxKernelInfo>(null, new EquatableArray<DiagnosticInfo>(diagnostics));
-            }
-        }
-
-        /// <summary>
-        /// False for a second [SoftmaxKernel] on another part of the same partial class (the compiler reports CS0579):
-        /// only the first application is parsed, so the declaration is emitted once (one hint name).
-        /// </summary>
-        private static bool IsFirstApplication(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type)
-        {
-            var attributeClass = context.Attributes[0].AttributeClass;
-            var first = type.GetAttributes().FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, attributeClass));
-            if (first?.ApplicationSyntaxReference is not { } reference)
-                return true;
-            return reference.SyntaxTree == context.TargetNode.SyntaxTree && context.TargetNode.FullSpan.Contains(reference.Span);
-        }
-
-        /// <summary>True while the user is still typing the declaration (a missing identifier): there is nothing to emit into.</summary>
-        private static bool HasMissingName(INamedTypeSymbol type)
-        {
-            for (var current = type; current is not null; current = current.ContainingType)
-            {
-                if (current.Name.Length == 0)
-                    return true;
-            }
-            return false;
-        }
+        public static ParseResult<SoftmaxKernelInfo> Run(GeneratorAttributeSyntaxContext context, CancellationToken token) =>
+            Declarations.Parse(context, (type, diagnostics) => Build(context, type, diagnostics, token));
 
         private static SoftmaxKernelInfo? Build(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type, List<DiagnosticInfo> diagnostics, CancellationToken token)
         {
@@ -92,7 +47,7 @@ public sealed partial class SoftmaxKernelGenerator
             CheckDefined(temperature, "Temperature", attributeLocation, diagnostics);
 
             token.ThrowIfCancellationRequested();
-            var transform = transformName is null ? null : Transform(context, type, transformName, attributeLocation, diagnostics, token);
+            var transform = transformName is null ? null : Declarations.Transform(context, type, transformName, attributeLocation, diagnostics, token);
             return hierarchy is null ? null : new SoftmaxKernelInfo(hierarchy, output, activation, temperature, mask, transform);
         }
 
@@ -103,44 +58,5 @@ public sealed partial class SoftmaxKernelGenerator
                     name, Convert.ToInt32(value).ToString(), string.Join(", ", Enum.GetNames(typeof(TEnum)))));
         }
 
-        private static TransformInfo? Transform(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type, string name, Location? location, List<DiagnosticInfo> diagnostics, CancellationToken token)
-        {
-            var candidates = type.GetMembers(name).OfType<IMethodSymbol>().ToArray();
-            if (candidates.Length == 0)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformNotFound, location, name, type.Name));
-                return null;
-            }
-            if (candidates.Length > 1)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformAmbiguous, location, name, candidates.Length.ToString(), type.Name));
-                return null;
-            }
-            var method = candidates[0];
-            var methodLocation = method.Locations.FirstOrDefault() ?? location;
-            bool shapeOk = method.IsStatic
-                && !method.IsGenericMethod
-                && method.ReturnType.SpecialType == SpecialType.System_Single
-                && method.Parameters.Length is 1 or 2
-                && method.Parameters[0].Type.SpecialType == SpecialType.System_Single
-                && (method.Parameters.Length == 1 || method.Parameters[1].Type.SpecialType == SpecialType.System_Int32)
-                && method.Parameters.All(p => p.RefKind == RefKind.None);
-            if (!shapeOk)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformSignature, methodLocation, name));
-                return null;
-            }
-
-            VectorBody? vector = null;
-            string reason = "its source is not part of this compilation";
-            if (method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(token) is MethodDeclarationSyntax syntax)
-            {
-                var semanticModel = context.SemanticModel.Compilation.GetSemanticModel(syntax.SyntaxTree);
-                vector = VectorTranslator.TryTranslate(syntax, semanticModel, out reason);
-            }
-            if (vector is null)
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformNotVectorised, methodLocation, name, reason));
-            return new TransformInfo(Declarations.Identifier(name), method.Parameters.Length == 2, vector);
-        }
     }
 }
