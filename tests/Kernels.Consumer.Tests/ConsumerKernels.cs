@@ -18,3 +18,10 @@ public static partial class DecodeLogSoftmax
 
     public static float Penalty(float x, int column) => column < BannedBelow ? x - 4f : x;
 }
+
+/// <summary>A user's decode sampler: soft-capped logits, per-request temperatures and seeds, log-probabilities out.</summary>
+[SamplerKernel(SamplerKind.Categorical, Temperature = TemperatureMode.PerRow, PerRowKeys = true, LogProbabilities = true, Transform = nameof(SoftCap))]
+public static partial class DecodeSampler
+{
+    public static float SoftCap(float x) => x > 30f ? 30f : x;
+}

@@ -58,6 +58,34 @@ public sealed class ConsumerTests
     }
 
     [Test]
+    public void DecodeSamplerGivesTheSameTokensOnBothBackendsAndHonoursEachRequest()
+    {
+        const int rows = 4, cols = 2053;
+        var x = Logits(rows * cols, 3);
+        x[1 * cols + 7] = 200f;                                   // request 1 is (almost) certain of token 7
+        float[] temperatures = { 0.7f, 1f, 1.2f, 0.9f };
+        var keys = Enumerable.Range(0, rows).Select(r => new Kernels.RngKey((ulong)(1000 + r))).ToArray();
+        int[]? reference = null;
+        foreach (var backend in new[] { Backend.Cpu, Backend.IlgpuCpu })
+        {
+            using var runtime = KernelRuntime.Create(new KernelRuntimeOptions { Backend = backend });
+            using var logits = runtime.Upload<float>(x);
+            using var t = runtime.Upload<float>(temperatures);
+            using var k = runtime.Upload<Kernels.RngKey>(keys);
+            using var tokens = runtime.Allocate<int>(rows);
+            using var logProbs = runtime.Allocate<float>(rows);
+            ulong next = DecodeSampler.Launch(runtime, logits, tokens, rows, cols, t, k, 0, logProbs);
+            Assert.That(next, Is.GreaterThan(0UL), "the offset advances");
+            var drawn = tokens.ToArray();
+            Assert.That(drawn, Is.All.InRange(0, cols - 1), backend.ToString());
+            Assert.That(drawn[1], Is.EqualTo(7), "request 1's near-certain token");
+            Assert.That(logProbs.ToArray(), Is.All.LessThanOrEqualTo(0f));
+            reference ??= drawn;
+            Assert.That(drawn, Is.EqualTo(reference), "same keys, same tokens on every backend");
+        }
+    }
+
+    [Test]
     public void ThePackageCameFromTheArtifactsFolder()
     {
         string packed = Path.Combine(Repository, "artifacts", "Kernels.0.1.0.nupkg");
