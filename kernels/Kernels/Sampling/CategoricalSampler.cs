@@ -82,6 +82,18 @@ public sealed unsafe class CategoricalSampler
         LaunchCore(runtime, logits, tokens, rows, cols, temperature, temperatures, default, null, 0, logProbs, samples, uniforms);
     }
 
+    // Kept out of LaunchCore: its closure would otherwise be allocated on every call, cpu launches included.
+    private void LaunchIlgpu(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<int> tokens, KernelBuffer<float>? temperatures,
+        KernelBuffer<RngKey>? keys, KernelBuffer<float>? logProbs, KernelBuffer<double>? uniforms, CategoricalArgs args)
+    {
+        var kernel = runtime.GetKernel(_ilgpu.Method, accelerator =>
+            global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel(accelerator, _ilgpu));
+        runtime.LaunchAndWait(() => kernel(
+            new KernelConfig(args.Rows, runtime.GroupSize),
+            logits.View, (temperatures ?? logits).View, keys is null ? default : keys.View, uniforms is null ? default : uniforms.View,
+            tokens.View, (logProbs ?? logits).View, args));
+    }
+
     private ulong LaunchCore(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<int> tokens, int rows, int cols,
         float temperature, KernelBuffer<float>? temperatures, RngKey key, KernelBuffer<RngKey>? keys, ulong offset,
         KernelBuffer<float>? logProbs, int samples, KernelBuffer<double>? uniforms)
@@ -107,14 +119,7 @@ public sealed unsafe class CategoricalSampler
             return unchecked(offset + OffsetsPerLaunch);
 
         if (runtime.IsIlgpu)
-        {
-            var kernel = runtime.GetKernel(_ilgpu.Method, accelerator =>
-                global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel(accelerator, _ilgpu));
-            runtime.LaunchAndWait(() => kernel(
-                new KernelConfig(rows, runtime.GroupSize),
-                logits.View, (temperatures ?? logits).View, keys is null ? default : keys.View, uniforms is null ? default : uniforms.View,
-                tokens.View, (logProbs ?? logits).View, args));
-        }
+            LaunchIlgpu(runtime, logits, tokens, temperatures, keys, logProbs, uniforms, args);
         else
         {
             runtime.ThrowIfDisposed();
