@@ -68,6 +68,20 @@ public sealed unsafe class KernelBuffer<T> : IDisposable where T : unmanaged
             new ReadOnlySpan<T>(_host + offset, destination.Length).CopyTo(destination);
     }
 
+    /// <summary>
+    /// Copies this buffer into <paramref name="destination"/>, a buffer of the same runtime at least as long, on the
+    /// device (device-to-device on a GPU), and waits.
+    /// </summary>
+    public void CopyTo(KernelBuffer<T> destination)
+    {
+        Guard.Buffer(Runtime, destination, Length, nameof(destination));
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (_device is { } source)
+            Runtime.LaunchAndWait(() => ((ArrayView<T>)source.View).SubView(0, Length).CopyTo(destination.View));
+        else
+            Buffer.MemoryCopy(_host, destination._host, (long)destination.Length * sizeof(T), Length * sizeof(T));
+    }
+
     /// <summary>Copies the whole buffer into a new array.</summary>
     public T[] ToArray()
     {

@@ -44,6 +44,8 @@ public static class ResultsSchema
                 Require(backend, "device", JsonValueKind.String, at, errors);
                 if (Require(backend, "status", JsonValueKind.String, at, errors) is { } s && s.GetString() is not ("ok" or "unavailable"))
                     errors.Add(at + "status is not ok|unavailable");
+                if (backend.TryGetProperty("copyGBps", out var copy) && copy.ValueKind is not (JsonValueKind.Number or JsonValueKind.Null))
+                    errors.Add(at + "copyGBps is not a number");
             }
         }
         if (Require(root, "limits", JsonValueKind.Object, "", errors) is { } limits)

@@ -89,8 +89,8 @@ public sealed record BenchRun
 /// <summary>The machine a run measured.</summary>
 public sealed record MachineRecord(string Name, string Os, string Cpu, int Cores, string Runtime);
 
-/// <summary>A backend of the run: <c>status</c> is <c>ok</c> or <c>unavailable</c> (then <c>note</c> says why).</summary>
-public sealed record BackendRecord(string Name, string Device, string Status, string? Note);
+/// <summary>A backend of the run: <c>status</c> is <c>ok</c> or <c>unavailable</c> (then <c>note</c> says why); <c>copyGBps</c> is the measured copy bandwidth of an ILGPU backend's own memory (device to device on a GPU), the limit its kernels are compared with.</summary>
+public sealed record BackendRecord(string Name, string Device, string Status, string? Note, [property: JsonPropertyName("copyGBps")] double? CopyGBps = null);
 
 /// <summary>Measured limits, GB/s (10^9 B/s; copy counts read + written bytes) and GFLOP/s.</summary>
 public sealed record LimitsRecord(

@@ -71,7 +71,11 @@ public static class SuiteRunner
                 {
                     var runtime = KernelRuntime.Create(new KernelRuntimeOptions { Backend = backend, OpenClCompatibility = true });
                     runtimes[backend] = runtime;
-                    backends.Add(new BackendRecord(backend.ToName(), runtime.DeviceName, "ok", null));
+                    // ILGPU backends are compared with their own memory's copy bandwidth (a GPU's, device to device).
+                    double? copy = DeviceCopy.Measure(runtime, backend == Backend.Cuda ? 256 : options.Mode == SuiteMode.Smoke ? 8 : 32);
+                    backends.Add(new BackendRecord(backend.ToName(), runtime.DeviceName, "ok", null, copy is { } c ? Significant(c) : null));
+                    if (copy is { } measured)
+                        log(string.Create(CultureInfo.InvariantCulture, $"  {backend.ToName()} device copy: {measured:F1} GB/s"));
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
@@ -92,7 +96,7 @@ public static class SuiteRunner
                 runtime?.Dispose();
         }
 
-        results = WithRatios(results, families, bandwidth.Limit);
+        results = WithRatios(results, families, bandwidth.Limit, backends);
         var (commit, dirty) = Git();
         var run = new BenchRun
         {
@@ -218,8 +222,10 @@ public static class SuiteRunner
         return times.ToArray();
     }
 
-    private static List<ResultRecord> WithRatios(List<ResultRecord> results, IReadOnlyList<KernelFamilyBenchmark> families, double limit)
+    private static List<ResultRecord> WithRatios(List<ResultRecord> results, IReadOnlyList<KernelFamilyBenchmark> families, double limit,
+        IReadOnlyList<BackendRecord> backends)
     {
+        var limits = backends.Where(b => b.CopyGBps is > 0).ToDictionary(b => b.Name, b => b.CopyGBps!.Value);
         var primary = families.ToDictionary(f => f.Family, f => f.PrimaryBaseline);
         var baselines = results.Where(r => r.Kind == "baseline" && r.MedianMs is not null)
             .GroupBy(r => (r.Family, r.Kernel, r.Shape)).ToDictionary(g => g.Key, g => g.First().MedianMs!.Value);
@@ -231,7 +237,7 @@ public static class SuiteRunner
                 ? Significant(m / bm) : null;
             return r with
             {
-                LimitFraction = r.GBps is { } g ? Significant(g / limit) : null,
+                LimitFraction = r.GBps is { } g ? Significant(g / limits.GetValueOrDefault(r.Backend, limit)) : null,
                 Baseline = ratio is null ? null : baseline,
                 BaselineRatio = ratio,
             };

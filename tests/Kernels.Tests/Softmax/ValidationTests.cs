@@ -68,6 +68,18 @@ public sealed class ValidationTests(Backend backend) : BackendTest(backend)
     }
 
     [Test]
+    public void DeviceToDeviceCopyCopiesAndChecksItsDestination()
+    {
+        var data = TestData.Logits(1031, 4);
+        using var source = Runtime.Upload<float>(data);
+        using var destination = Runtime.Allocate<float>(1031);
+        source.CopyTo(destination);
+        Assert.That(destination.ToArray(), Is.EqualTo(data));
+        using var small = Runtime.Allocate<float>(1030);
+        Assert.That(Assert.Throws<ArgumentException>(() => source.CopyTo(small))!.ParamName, Is.EqualTo("destination"));
+    }
+
+    [Test]
     public void LogSumExpRefusesToOverwriteItsInput()
     {
         using var x = Runtime.Upload<float>(TestData.Logits(Rows * Cols, 2));
