@@ -20,6 +20,7 @@ public sealed unsafe class KernelBuffer<T> : IDisposable where T : unmanaged
     {
         Runtime = runtime;
         Length = length;
+        runtime.Track(this);
         if (runtime.Accelerator is { } accelerator)
         {
             _device = accelerator.Allocate1D<T>(Math.Max(length, 1));
@@ -97,9 +98,10 @@ public sealed unsafe class KernelBuffer<T> : IDisposable where T : unmanaged
             throw new ArgumentOutOfRangeException(name, $"{count} elements at offset {offset} do not fit a buffer of {Length}.");
     }
 
-    /// <summary>Frees the memory. Safe to call more than once.</summary>
+    /// <summary>Frees the memory (disposing the runtime frees it too). Safe to call more than once.</summary>
     public void Dispose()
     {
+        Runtime.Untrack(this);
         if (_host != null)
         {
             NativeMemory.AlignedFree(_host);

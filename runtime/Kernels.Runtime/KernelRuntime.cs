@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using ILGPU;
 using ILGPU.Runtime;
@@ -16,6 +17,8 @@ public sealed partial class KernelRuntime : IDisposable
     private readonly ConcurrentDictionary<object, Lazy<object>> _kernels = new();
     private readonly object _launchLock = new();
     private volatile bool _disposed;
+    // Every live buffer, weakly: Dispose frees the ones still allocated, and a forgotten buffer can still be collected.
+    private readonly ConditionalWeakTable<IDisposable, object?> _buffers = new();
     private int _compilations;
 
     private KernelRuntime(Backend backend, string deviceName, string reason, Context? context, Accelerator? accelerator, int groupSize)
@@ -81,12 +84,21 @@ public sealed partial class KernelRuntime : IDisposable
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
-    /// <summary>Releases the accelerator and its context. Safe to call more than once.</summary>
+    internal void Track(IDisposable buffer) => _buffers.AddOrUpdate(buffer, null);
+
+    internal void Untrack(IDisposable buffer) => _buffers.Remove(buffer);
+
+    /// <summary>Releases every buffer still allocated on this runtime, then the accelerator and its context. Safe to call more than once.</summary>
     public void Dispose()
     {
         lock (_launchLock)
         {
             if (_disposed) return;
+            var live = new System.Collections.Generic.List<IDisposable>();
+            foreach (var buffer in _buffers)
+                live.Add(buffer.Key);
+            foreach (var buffer in live)
+                buffer.Dispose();
             _disposed = true;
             Accelerator?.Dispose();
             _context?.Dispose();

@@ -7,7 +7,7 @@ using NUnit.Framework;
 namespace Kernels.Generators.Tests;
 
 /// <summary>
-/// A fuzzed corpus of declarations — random attribute arguments (right, wrong and ill-typed), random modifiers and
+/// A fuzzed corpus of declarations for every generator (softmax and sampler families) — random attribute arguments (right, wrong and ill-typed), random modifiers and
 /// nesting, transforms that exist or not with random signatures and bodies, and random truncation (code mid-edit) —
 /// must only ever produce diagnostics: no generator exception, no KRN9001, and a bounded time per input.
 /// </summary>
@@ -23,6 +23,12 @@ public sealed class FuzzTests
         "Temperature = 3", "Temperature = ", "Activation = SoftmaxActivation.StableMax", "Activation = (SoftmaxActivation)5",
         "Mask = true", "Mask = 1", "Mask = \"yes\"", "Transform = nameof(F)", "Transform = \"F\"", "Transform = \"Missing\"",
         "Transform = null", "Transform = nameof(Helper)", "Transform = 42", "Bogus = 1", "Transform = nameof(P)",
+    };
+    private static readonly string[] SamplerArguments =
+    {
+        "SamplerKind.Categorical", "SamplerKind.GumbelTopK", "SamplerKind.GumbelSoftmax", "(SamplerKind)7", "PerRowKeys = true",
+        "PerRowKeys = 2", "LogProbabilities = true", "Mode = GumbelSoftmaxMode.Hard", "Mode = (GumbelSoftmaxMode)9",
+        "Temperature = TemperatureMode.PerRow", "Transform = nameof(F)", "Transform = \"Nope\"", "Mode = ",
     };
     private static readonly string[] Modifiers = { "public static partial class", "static partial class", "public partial class", "public static class", "partial struct", "public static partial record", "internal static partial class" };
     private static readonly string[] Transforms =
@@ -53,7 +59,10 @@ public sealed class FuzzTests
         {
             string source = Declaration(random);
             var watch = Stopwatch.StartNew();
-            var run = GeneratorHarness.Run(source);
+            // On a worker task, so that a hang fails this test instead of stalling the whole run.
+            var task = System.Threading.Tasks.Task.Run(() => GeneratorHarness.RunAll(source));
+            Assert.That(task.Wait(PerCaseLimit * 4), $"case {i} did not finish:\n{source}");
+            var run = task.Result;
             watch.Stop();
             slowest = watch.Elapsed > slowest ? watch.Elapsed : slowest;
 
@@ -77,7 +86,11 @@ public sealed class FuzzTests
             body.AppendLine(Transforms[random.Next(Transforms.Length)]);
         if (random.Next(4) == 0) body.AppendLine("static float Helper(float x) => x; static float Helper(double x) => 0f;");
         if (random.Next(5) == 0) body.AppendLine("static float P => 1f;");
-        string type = $"[SoftmaxKernel({string.Join(", ", args)})]\n{Modifiers[random.Next(Modifiers.Length)]} K{random.Next(1000)}\n{{\n{body}}}";
+        // Half the declarations go to the sampler family's generator, half to the softmax family's.
+        string attribute = random.Next(2) == 0
+            ? $"SoftmaxKernel({string.Join(", ", args)})"
+            : $"SamplerKernel({string.Join(", ", Enumerable.Range(0, random.Next(0, 4)).Select(_ => SamplerArguments[random.Next(SamplerArguments.Length)]))})";
+        string type = $"[{attribute}]\n{Modifiers[random.Next(Modifiers.Length)]} K{random.Next(1000)}\n{{\n{body}}}";
         if (random.Next(3) == 0)
             type = $"{(random.Next(2) == 0 ? "partial" : "")} class Outer{(random.Next(4) == 0 ? "<T>" : "")}\n{{\n{type}\n}}";
         string source = $"using System;\nusing Kernels;\nnamespace Fuzz{random.Next(3)};\n{type}\n";

@@ -59,10 +59,18 @@ internal static class GeneratorHarness
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: trackSteps));
 
     /// <summary>Runs the generator once over <paramref name="sources"/>.</summary>
-    public static GeneratorRun Run(params string[] sources)
+    public static GeneratorRun Run(params string[] sources) => RunWith(Driver(), sources);
+
+    /// <summary>Runs every generator of the package (all kernel families) once over <paramref name="sources"/>.</summary>
+    public static GeneratorRun RunAll(params string[] sources) =>
+        RunWith(CSharpGeneratorDriver.Create(
+            new[] { new SoftmaxKernelGenerator().AsSourceGenerator(), new SamplerKernelGenerator().AsSourceGenerator() },
+            parseOptions: ParseOptions), sources);
+
+    private static GeneratorRun RunWith(GeneratorDriver driver, string[] sources)
     {
         var compilation = Compilation(sources);
-        var driver = Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
+        driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
         return new GeneratorRun(compilation, output, driver.GetRunResult(), generatorDiagnostics);
     }
 }

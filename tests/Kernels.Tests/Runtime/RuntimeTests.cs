@@ -119,6 +119,18 @@ public sealed class RuntimeTests
             Compare.Close(r, expected, 1e-5, 1e-37, "concurrent launch", cols);
     }
 
+    [TestCase(Backend.Cpu)]
+    [TestCase(Backend.IlgpuCpu)]
+    public void DisposingTheRuntimeReleasesEveryBuffer(Backend backend)
+    {
+        var runtime = Backends.Create(backend);
+        var buffers = Enumerable.Range(1, 5).Select(n => runtime.Allocate<float>(n * 1000)).ToList();
+        buffers[0].Dispose();
+        runtime.Dispose();
+        Assert.That(buffers.Select(b => b.IsDisposed), Is.All.True);
+        Assert.That(() => buffers[1].ToArray(), Throws.InstanceOf<ObjectDisposedException>());
+    }
+
     [Test]
     public void DisposedRuntimeRefusesWork()
     {
