@@ -13,7 +13,9 @@ namespace Kernels.Generators.Translation;
 /// <summary>
 /// Translates a user function <c>float F(float x[, int column])</c> into Vector256 code, lane for lane the same function.
 /// The subset: constants, parameters, locals, + − * / (no integer division), comparisons, &amp;&amp; || !, ?:, casts
-/// between int and float, and Math/MathF Min, Max, Abs, Exp, Log, Tanh, Sqrt. Double arithmetic is done in float.
+/// between int and float, and Math/MathF Min, Max, Abs, Exp, Log, Tanh, Sqrt. Double arithmetic is done in float, and
+/// a division by a constant is a multiplication by its float reciprocal (the lanes then agree with the scalar function
+/// to about an ulp, not bit for bit).
 /// </summary>
 internal sealed class VectorTranslator
 {
@@ -179,6 +181,13 @@ internal sealed class VectorTranslator
                 var (l, r, kind) = Align(left, right, binary);
                 if (kind == Kind.Int && binary.IsKind(SyntaxKind.DivideExpression))
                     throw new NotVectorisableException($"'{binary}' is an integer division");
+                // Division by a constant becomes a multiplication by its reciprocal (within 1 ulp of the quotient): a
+                // vector division would otherwise block the divider for several cycles on every element.
+                if (binary.IsKind(SyntaxKind.DivideExpression) && kind == Kind.Float
+                    && _model.GetConstantValue(binary.Right) is { HasValue: true, Value: { } divisor }
+                    && Convert.ToDouble(divisor, CultureInfo.InvariantCulture) is var d && d != 0 && !double.IsNaN(d) && !double.IsInfinity(d)
+                    && !float.IsInfinity((float)(1.0 / d)) && (float)(1.0 / d) != 0f)
+                    return ($"({l} * {V}.Create({FloatLiteral((float)(1.0 / (float)d))}))", kind);
                 return ($"({l} {binary.OperatorToken.Text} {r})", kind);
             }
             case SyntaxKind.LessThanExpression: return Compare("LessThan", left, right, binary);

@@ -29,26 +29,35 @@ public static class VectorMath
 
     /// <summary>e^x for x ≤ 0 and not NaN (softmax after subtracting the max): skips the overflow and NaN cases.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ExpNonPositive(Vector256<float> x) => ExpCore(x, x);
+    public static Vector256<float> ExpNonPositive(Vector256<float> x) => ExpCore(new Lanes8(x), new Lanes8(x)).Value;
 
-    /// <summary>The polynomial and exponent scaling, for x ≤ <see cref="MaxArgument"/>; lanes of <paramref name="original"/> below the underflow bound give 0.</summary>
+    /// <summary><see cref="ExpNonPositive(Vector256{float})"/> on sixteen lanes (AVX-512).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ExpCore(Vector256<float> x, Vector256<float> original)
+    public static Vector512<float> ExpNonPositive(Vector512<float> x) => ExpCore(new Lanes16(x), new Lanes16(x)).Value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ExpCore(Vector256<float> x, Vector256<float> original) => ExpCore(new Lanes8(x), new Lanes8(original)).Value;
+
+    /// <summary>
+    /// The polynomial and exponent scaling, written once for every vector width, for x ≤ <see cref="MaxArgument"/>;
+    /// lanes of <paramref name="original"/> below the underflow bound give 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T ExpCore<T>(T x, T original) where T : struct, ILanes<T>
     {
-        var clamped = Vector256.Max(x, Vector256.Create(MinArgument));
-        var n = Vector256.Round(clamped * Vector256.Create(Log2E));
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), clamped);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), r);
-        var p = Vector256.Create(1.9875691500E-4f);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.3981999507E-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(8.3334519073E-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(4.1665795894E-2f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.6666665459E-1f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(5.0000001201E-1f));
-        p = Vector256.FusedMultiplyAdd(p, r * r, r) + Vector256<float>.One;
+        var clamped = T.Max(x, T.Create(MinArgument));
+        var n = T.Round(T.Multiply(clamped, T.Create(Log2E)));
+        var r = T.FusedMultiplyAdd(n, T.Create(-Ln2Hi), clamped);
+        r = T.FusedMultiplyAdd(n, T.Create(-Ln2Lo), r);
+        var p = T.Create(1.9875691500E-4f);
+        p = T.FusedMultiplyAdd(p, r, T.Create(1.3981999507E-3f));
+        p = T.FusedMultiplyAdd(p, r, T.Create(8.3334519073E-3f));
+        p = T.FusedMultiplyAdd(p, r, T.Create(4.1665795894E-2f));
+        p = T.FusedMultiplyAdd(p, r, T.Create(1.6666665459E-1f));
+        p = T.FusedMultiplyAdd(p, r, T.Create(5.0000001201E-1f));
+        p = T.Add(T.FusedMultiplyAdd(p, T.Multiply(r, r), r), T.Create(1f));
         // 2^n by adding n to the exponent field; n stays within [-125, 128] after the clamp.
-        var scaled = (p.AsInt32() + (Vector256.ConvertToInt32Native(n) << 23)).AsSingle();
-        return Vector256.AndNot(scaled, Vector256.LessThan(original, Vector256.Create(MinArgument)));
+        return T.ZeroWhereBelow(T.ScaleByPowerOfTwo(p, n), original, T.Create(MinArgument));
     }
 
     /// <summary>Natural logarithm per lane.</summary>

@@ -112,7 +112,25 @@ public static unsafe class SoftmaxCpu
         var vm = Vector256.Create(m);
         bool store = output == SoftmaxOutput.Probabilities;
         double total = 0;
-        for (int block = 0; block < full; block += BlockFloats)
+        int wide = staged && Vector512.IsHardwareAccelerated ? cols - cols % 16 : 0;
+        if (wide > 0)
+        {
+            // AVX-512: the staged row is exponentiated sixteen lanes at a time (the transform ran in pass 1).
+            var vm16 = Vector512.Create(m);
+            for (int block = 0; block < wide; block += BlockFloats)
+            {
+                int end = Math.Min(block + BlockFloats, wide);
+                var acc = Vector512<float>.Zero;
+                for (int i = block; i < end; i += 16)
+                {
+                    var e = VectorMath.ExpNonPositive(Vector512.Load(scratch + i) - vm16);
+                    if (store) Vector512.Store(e, scratch + i);
+                    acc += e;
+                }
+                total += VectorMath.HorizontalSum(acc.GetLower()) + VectorMath.HorizontalSum(acc.GetUpper());
+            }
+        }
+        for (int block = wide; block < full; block += BlockFloats)
         {
             int end = Math.Min(block + BlockFloats, full);
             var acc = Vector256<float>.Zero;
