@@ -33,48 +33,97 @@ public static class Reference
     }
 
     /// <summary>Row softmax (or log-softmax) of <c>transform(x)</c> in double precision.</summary>
-    public static double[] Softmax(float[] x, int rows, int cols, bool log, Func<double, double>? transform = null)
+    public static double[] Softmax(float[] x, int rows, int cols, bool log, Func<double, double>? transform = null) =>
+        Compute(x, rows, cols, log ? SoftmaxOutput.LogProbabilities : SoftmaxOutput.Probabilities, stableMax: false, _ => 1.0, null, transform);
+
+    /// <summary>
+    /// The softmax family in float64, written plainly — the one reference of the benchmarks and the CLI demo: per row
+    /// z = transform(x) / T(row) + mask, then softmax (or StableMax) written as <paramref name="output"/>: rows*cols
+    /// values, or one per row for log-sum-exp. A row whose z are all −inf gives 0, −inf, −inf.
+    /// </summary>
+    public static double[] Compute(float[] x, int rows, int cols, SoftmaxOutput output, bool stableMax,
+        Func<int, double> temperature, float[]? mask = null, Func<double, double>? transform = null)
     {
-        var result = new double[(long)rows * cols];
-        Parallel.For(0, rows, row =>
+        var result = new double[output == SoftmaxOutput.LogSumExp ? rows : (long)rows * cols];
+        Parallel.For(0, rows, () => new double[cols], (row, _, z) =>
         {
-            int start = row * cols;
+            long start = (long)row * cols;
+            double invT = 1.0 / temperature(row);
             double max = double.NegativeInfinity;
             for (int i = 0; i < cols; i++)
             {
-                double z = transform is null ? x[start + i] : transform(x[start + i]);
-                result[start + i] = z;
-                max = Math.Max(max, z);
+                double v = transform is null ? x[start + i] : transform(x[start + i]);
+                z[i] = v * invT + (mask is null ? 0.0 : mask[start + i]);
+                max = Math.Max(max, z[i]);
             }
             double sum = 0;
             for (int i = 0; i < cols; i++)
-                sum += Math.Exp(result[start + i] - max);
-            double logSum = Math.Log(sum);
+                sum += stableMax ? Stable(z[i]) : Math.Exp(z[i] - max);
+            bool empty = stableMax ? sum == 0 : max == double.NegativeInfinity;
+            // log Σ: for softmax m + log Σ e^(z−m); for StableMax log Σ s(z).
+            double logSum = empty ? double.NegativeInfinity : stableMax ? Math.Log(sum) : max + Math.Log(sum);
+            if (output == SoftmaxOutput.LogSumExp)
+            {
+                result[row] = logSum;
+                return z;
+            }
             for (int i = 0; i < cols; i++)
-                result[start + i] = log ? result[start + i] - max - logSum : Math.Exp(result[start + i] - max) / sum;
-        });
+            {
+                double value;
+                if (empty || z[i] == double.NegativeInfinity)
+                    value = output == SoftmaxOutput.Probabilities ? 0.0 : double.NegativeInfinity;
+                else if (output == SoftmaxOutput.Probabilities)
+                    value = stableMax ? Stable(z[i]) / sum : Math.Exp(z[i] - max) / sum;
+                else
+                    value = (stableMax ? Math.Log(Stable(z[i])) : z[i]) - logSum;
+                result[start + i] = value;
+            }
+            return z;
+        }, _ => { });
         return result;
     }
 
+    private static double Stable(double z) => z >= 0 ? z + 1 : 1 / (1 - z);
+
     /// <summary>
-    /// The largest error of <paramref name="actual"/> against <paramref name="expected"/>: relative over elements whose
-    /// reference exceeds 1e-30 for probabilities; |a − r| / max(|r|, 1) for log-probabilities. NaN counts as infinite.
+    /// Max error (relative over references above 1e-30 for probabilities; |a − r| / max(|r|, 1) for log outputs) and
+    /// exact mismatches (zeros, −inf and NaN that must match exactly).
     /// </summary>
-    public static double MaxError(ReadOnlySpan<float> actual, double[] expected, bool log)
+    public static (double MaxError, long Mismatches) Compare(ReadOnlySpan<float> actual, double[] expected, SoftmaxOutput output)
     {
         double worst = 0;
+        long mismatches = 0;
+        bool log = output != SoftmaxOutput.Probabilities;
         for (int i = 0; i < expected.Length; i++)
         {
             double r = expected[i];
             double a = actual[i];
-            if (double.IsNaN(a))
-                return double.PositiveInfinity;
-            if (log)
-                worst = Math.Max(worst, Math.Abs(a - r) / Math.Max(Math.Abs(r), 1.0));
+            if (double.IsNaN(a) || double.IsNaN(r))
+            {
+                if (double.IsNaN(a) != double.IsNaN(r)) mismatches++;
+            }
+            else if (log)
+            {
+                if (double.IsInfinity(r) || double.IsInfinity(a))
+                {
+                    if (a != r) mismatches++;
+                }
+                else
+                    worst = Math.Max(worst, Math.Abs(a - r) / Math.Max(Math.Abs(r), 1.0));
+            }
             else if (r > 1e-30)
                 worst = Math.Max(worst, Math.Abs(a - r) / r);
+            else if (r == 0 && a != 0)
+                mismatches++;
         }
-        return worst;
+        return (worst, mismatches);
+    }
+
+    /// <summary>The largest error of <paramref name="actual"/> (see <see cref="Compare"/>); a mismatch counts as infinite.</summary>
+    public static double MaxError(ReadOnlySpan<float> actual, double[] expected, bool log)
+    {
+        var (error, mismatches) = Compare(actual, expected, log ? SoftmaxOutput.LogProbabilities : SoftmaxOutput.Probabilities);
+        return mismatches > 0 ? double.PositiveInfinity : error;
     }
 
     /// <summary>Throws unless <paramref name="actual"/> matches <paramref name="expected"/> within <paramref name="tolerance"/>.</summary>

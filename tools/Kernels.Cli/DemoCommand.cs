@@ -72,7 +72,7 @@ public static class DemoCommand
     private static bool RunShape(KernelRuntime runtime, int rows, int cols, int runs)
     {
         int n = checked(rows * cols);
-        var x = ReferenceMath.Logits(n, Seed, Scale);
+        var x = global::Kernels.Benchmarks.Reference.Logits(n, Seed, Scale);
         var temperatures = Enumerable.Range(0, rows).Select(r => 0.5f + 0.25f * (r % 7)).ToArray(); // 0.5 … 2.0
         var mask = MakeMask(rows, cols);
 
@@ -84,8 +84,8 @@ public static class DemoCommand
             var output = kernel.Kernel.Output;
             bool stable = kernel.Kernel.Activation == SoftmaxActivation.StableMax;
             double[] expected = kernel.Kernel.HasMask
-                ? ReferenceMath.Compute(x, rows, cols, output, stable, r => temperatures[r], mask)
-                : ReferenceMath.Compute(x, rows, cols, output, stable, _ => 1.0);
+                ? global::Kernels.Benchmarks.Reference.Compute(x, rows, cols, output, stable, r => temperatures[r], mask)
+                : global::Kernels.Benchmarks.Reference.Compute(x, rows, cols, output, stable, _ => 1.0);
 
             var poison = new float[expected.Length + Guard];
             Array.Fill(poison, float.NaN, 0, expected.Length); // a kernel that writes nothing cannot pass
@@ -97,7 +97,7 @@ public static class DemoCommand
             double firstMs = Stopwatch.GetElapsedTime(first).TotalMilliseconds;
             var actual = new float[expected.Length + Guard];
             buffers.Value.Output.CopyTo(actual);
-            var comparison = ReferenceMath.Compare(actual, expected, output);
+            var comparison = global::Kernels.Benchmarks.Reference.Compare(actual, expected, output);
             int pastEnd = PastEnd(actual, expected.Length);
             double tolerance = output == SoftmaxOutput.Probabilities ? ProbabilityTolerance : LogTolerance;
             bool pass = comparison.MaxError <= tolerance && comparison.Mismatches == 0 && pastEnd == 0;
@@ -163,10 +163,10 @@ public static class DemoCommand
         var probabilities = output.ToArray();
         var logSumExp = lseOutput.ToArray();
         int pastEnd = PastEnd(probabilities, rows * cols) + PastEnd(logSumExp, rows);
-        var expected = ReferenceMath.Compute(x, rows, cols, SoftmaxOutput.Probabilities, false, _ => 1.0);
-        var expectedLse = ReferenceMath.Compute(x, rows, cols, SoftmaxOutput.LogSumExp, false, _ => 1.0);
-        var p = ReferenceMath.Compare(probabilities, expected, SoftmaxOutput.Probabilities);
-        var l = ReferenceMath.Compare(logSumExp, expectedLse, SoftmaxOutput.LogSumExp);
+        var expected = global::Kernels.Benchmarks.Reference.Compute(x, rows, cols, SoftmaxOutput.Probabilities, false, _ => 1.0);
+        var expectedLse = global::Kernels.Benchmarks.Reference.Compute(x, rows, cols, SoftmaxOutput.LogSumExp, false, _ => 1.0);
+        var p = global::Kernels.Benchmarks.Reference.Compare(probabilities, expected, SoftmaxOutput.Probabilities);
+        var l = global::Kernels.Benchmarks.Reference.Compare(logSumExp, expectedLse, SoftmaxOutput.LogSumExp);
         bool ok = p.MaxError <= ProbabilityTolerance && p.Mismatches == 0 && l.MaxError <= LogTolerance && l.Mismatches == 0 && pastEnd == 0;
 
         static string Row(IEnumerable<double> values) => string.Join(", ", values.Select(v => v.ToString("F5", CultureInfo.InvariantCulture)));

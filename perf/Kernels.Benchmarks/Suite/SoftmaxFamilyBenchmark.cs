@@ -114,7 +114,7 @@ public sealed class SoftmaxFamilyBenchmark : KernelFamilyBenchmark
                 output.CopyFrom(poison); // a kernel that writes nothing cannot pass
                 Run();
                 output.CopyTo(actual);
-                var (error, mismatches) = Compare(actual.AsSpan(0, (int)outLength), expected, kernel.Output);
+                var (error, mismatches) = Reference.Compare(actual.AsSpan(0, (int)outLength), expected, kernel.Output);
                 double tolerance = kernel.Output == SoftmaxOutput.Probabilities ? ProbabilityTolerance : LogTolerance;
                 string? failure = error <= tolerance && mismatches == 0 ? null
                     : $"verification failed: max error {error:E2} (tolerance {tolerance:E0}), {mismatches} exact mismatches";
@@ -185,7 +185,7 @@ public sealed class SoftmaxFamilyBenchmark : KernelFamilyBenchmark
         {
             Array.Fill(y, float.NaN);
             run();
-            var (error, mismatches) = Compare(y, expected, SoftmaxOutput.Probabilities);
+            var (error, mismatches) = Reference.Compare(y, expected, SoftmaxOutput.Probabilities);
             // Plain float sums drift by ~1e-4 relative over 256k terms: baselines get a looser bound than kernels.
             string? failure = error <= 1e-3 && mismatches == 0 ? null : $"verification failed: max error {error:E2}";
             cases.Add(new BenchCase(name, CaseKind.Baseline, run, bytes, 0, error, failure));
@@ -196,78 +196,7 @@ public sealed class SoftmaxFamilyBenchmark : KernelFamilyBenchmark
     private static string FirstLine(string text) => text.Split('\n')[0].Trim();
 
     private static double[] ReferenceSoftmax(Inputs inputs, SoftmaxOutput output, bool stableMax, bool perRow, bool masked,
-        Func<double, double>? transform)
-    {
-        int rows = inputs.Rows, cols = inputs.Cols;
-        var x = inputs.X;
-        var result = new double[output == SoftmaxOutput.LogSumExp ? rows : (long)rows * cols];
-        Parallel.For(0, rows, () => new double[cols], (row, _, z) =>
-        {
-            long start = (long)row * cols;
-            double invT = perRow ? 1.0 / inputs.Temperatures[row] : 1.0;
-            double max = double.NegativeInfinity;
-            for (int i = 0; i < cols; i++)
-            {
-                double v = transform is null ? x[start + i] : transform(x[start + i]);
-                z[i] = v * invT + (masked ? inputs.Mask[start + i] : 0.0);
-                max = Math.Max(max, z[i]);
-            }
-            double sum = 0;
-            for (int i = 0; i < cols; i++)
-                sum += stableMax ? Stable(z[i]) : Math.Exp(z[i] - max);
-            bool empty = stableMax ? sum == 0 : max == double.NegativeInfinity;
-            double logSum = empty ? double.NegativeInfinity : stableMax ? Math.Log(sum) : max + Math.Log(sum);
-            if (output == SoftmaxOutput.LogSumExp)
-            {
-                result[row] = logSum;
-                return z;
-            }
-            for (int i = 0; i < cols; i++)
-            {
-                double value;
-                if (empty || z[i] == double.NegativeInfinity)
-                    value = output == SoftmaxOutput.Probabilities ? 0.0 : double.NegativeInfinity;
-                else if (output == SoftmaxOutput.Probabilities)
-                    value = stableMax ? Stable(z[i]) / sum : Math.Exp(z[i] - max) / sum;
-                else
-                    value = (stableMax ? Math.Log(Stable(z[i])) : z[i]) - logSum;
-                result[start + i] = value;
-            }
-            return z;
-        }, _ => { });
-        return result;
-    }
-
-    private static double Stable(double z) => z >= 0 ? z + 1 : 1 / (1 - z);
-
-    /// <summary>Max error (relative for probabilities, |a−r|/max(|r|,1) for logs) and exact mismatches (zeros, −inf, NaN).</summary>
-    public static (double MaxError, long Mismatches) Compare(ReadOnlySpan<float> actual, double[] expected, SoftmaxOutput output)
-    {
-        double worst = 0;
-        long mismatches = 0;
-        bool log = output != SoftmaxOutput.Probabilities;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double r = expected[i];
-            double a = actual[i];
-            if (double.IsNaN(a) || double.IsNaN(r))
-            {
-                if (double.IsNaN(a) != double.IsNaN(r)) mismatches++;
-            }
-            else if (log)
-            {
-                if (double.IsInfinity(r) || double.IsInfinity(a))
-                {
-                    if (a != r) mismatches++;
-                }
-                else
-                    worst = Math.Max(worst, Math.Abs(a - r) / Math.Max(Math.Abs(r), 1.0));
-            }
-            else if (r > 1e-30)
-                worst = Math.Max(worst, Math.Abs(a - r) / r);
-            else if (r == 0 && a != 0)
-                mismatches++;
-        }
-        return (worst, mismatches);
-    }
+        Func<double, double>? transform) =>
+        Reference.Compute(inputs.X, inputs.Rows, inputs.Cols, output, stableMax,
+            perRow ? row => inputs.Temperatures[row] : _ => 1.0, masked ? inputs.Mask : null, transform);
 }
