@@ -31,6 +31,10 @@ public sealed class SamplerReliabilityTests(Backend backend) : BackendTest(backe
         Case("top-k: k above V", typeof(ArgumentOutOfRangeException), "k"),
         Case("top-k: temperature negative", typeof(ArgumentOutOfRangeException), "temperature"),
         Case("top-k: logits from another runtime", typeof(ArgumentException), "logits"),
+        Case("gumbel-softmax: tau zero", typeof(ArgumentOutOfRangeException), "tau"),
+        Case("gumbel-softmax: tau NaN", typeof(ArgumentOutOfRangeException), "tau"),
+        Case("gumbel-softmax: null output", typeof(ArgumentNullException), "output"),
+        Case("gumbel-softmax: short output", typeof(ArgumentException), "output"),
     };
 
     private static TestCaseData Case(string name, Type exception, string parameter) =>
@@ -58,6 +62,10 @@ public sealed class SamplerReliabilityTests(Backend backend) : BackendTest(backe
             "top-k: k above V" => () => GumbelTopK.Launch(Runtime, logits, tokens, scores, Rows, Cols, Cols + 1, 1f, Key, 0),
             "top-k: temperature negative" => () => GumbelTopK.Launch(Runtime, logits, tokens, scores, Rows, Cols, 4, -1f, Key, 0),
             "top-k: logits from another runtime" => () => GumbelTopK.Launch(Runtime, foreign, tokens, scores, Rows, Cols, 4, 1f, Key, 0),
+            "gumbel-softmax: tau zero" => () => GumbelSoftmax.Launch(Runtime, logits, scores, 1, Cols, 0f, Key, 0),
+            "gumbel-softmax: tau NaN" => () => GumbelSoftmax.Launch(Runtime, logits, scores, 1, Cols, float.NaN, Key, 0),
+            "gumbel-softmax: null output" => () => GumbelSoftmax.Launch(Runtime, logits, null!, 1, Cols, 1f, Key, 0),
+            "gumbel-softmax: short output" => () => GumbelSoftmax.Launch(Runtime, logits, scores, 1, Cols, 1f, Key, 0),
             _ => throw new ArgumentException(name),
         };
         var e = Assert.Throws(exception, () => call());
