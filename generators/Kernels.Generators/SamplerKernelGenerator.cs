@@ -1,6 +1,5 @@
 using Kernels.Generators.Models;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Kernels.Generators;
 
@@ -16,29 +15,6 @@ public sealed partial class SamplerKernelGenerator : IIncrementalGenerator
     public const string AttributeName = "Kernels.SamplerKernelAttribute";
 
     /// <inheritdoc/>
-    public void Initialize(IncrementalGeneratorInitializationContext context)
-    {
-        var results = context.SyntaxProvider
-            .ForAttributeWithMetadataName(
-                AttributeName,
-                static (node, _) => node is ClassDeclarationSyntax or RecordDeclarationSyntax,
-                static (ctx, token) => Parse.Run(ctx, token))
-            .WithTrackingName(TrackingNames.Parse);
-
-        var diagnostics = results
-            .Select(static (r, _) => r.Diagnostics)
-            .Where(static d => !d.IsEmpty)
-            .WithTrackingName(TrackingNames.Diagnostics);
-        context.RegisterSourceOutput(diagnostics, static (spc, list) =>
-        {
-            foreach (var info in list)
-                spc.ReportDiagnostic(info.ToDiagnostic());
-        });
-
-        var models = results
-            .Where(static r => r.Model is not null)
-            .Select(static (r, _) => r.Model!)
-            .WithTrackingName(TrackingNames.Model);
-        context.RegisterSourceOutput(models, static (spc, model) => Emit.Run(spc, model));
-    }
+    public void Initialize(IncrementalGeneratorInitializationContext context) =>
+        Pipeline.Register<SamplerKernelInfo>(context, AttributeName, Parse.Run, Emit.Run);
 }

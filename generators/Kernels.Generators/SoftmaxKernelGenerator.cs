@@ -1,7 +1,5 @@
-using System;
 using Kernels.Generators.Models;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Kernels.Generators;
 
@@ -16,42 +14,6 @@ public sealed partial class SoftmaxKernelGenerator : IIncrementalGenerator
     public const string AttributeName = "Kernels.SoftmaxKernelAttribute";
 
     /// <inheritdoc/>
-    public void Initialize(IncrementalGeneratorInitializationContext context)
-    {
-        var results = context.SyntaxProvider
-            .ForAttributeWithMetadataName(
-                AttributeName,
-                static (node, _) => node is ClassDeclarationSyntax or RecordDeclarationSyntax,
-                static (ctx, token) => Parse.Run(ctx, token))
-            .WithTrackingName(TrackingNames.Parse);
-
-        var diagnostics = results
-            .Select(static (r, _) => r.Diagnostics)
-            .Where(static d => !d.IsEmpty)
-            .WithTrackingName(TrackingNames.Diagnostics);
-        context.RegisterSourceOutput(diagnostics, static (spc, list) =>
-        {
-            foreach (var info in list)
-                spc.ReportDiagnostic(info.ToDiagnostic());
-        });
-
-        var models = results
-            .Where(static r => r.Model is not null)
-            .Select(static (r, _) => r.Model!)
-            .WithTrackingName(TrackingNames.Model);
-        context.RegisterSourceOutput(models, static (spc, model) => Emit.Run(spc, model));
-    }
-}
-
-/// <summary>Step names of the generator pipelines, for incrementality tests.</summary>
-public static class TrackingNames
-{
-    /// <summary>Attribute → parse result.</summary>
-    public const string Parse = "Parse";
-
-    /// <summary>Diagnostics split from the results.</summary>
-    public const string Diagnostics = "Diagnostics";
-
-    /// <summary>Models that will be emitted.</summary>
-    public const string Model = "Model";
+    public void Initialize(IncrementalGeneratorInitializationContext context) =>
+        Pipeline.Register<SoftmaxKernelInfo>(context, AttributeName, Parse.Run, Emit.Run);
 }
