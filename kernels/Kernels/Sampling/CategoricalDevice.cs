@@ -37,7 +37,7 @@ public static class CategoricalDevice
             if (col < cols)
             {
                 float w = default(T).Apply(logits[start + col], col) * scale;
-                if (SamplingMath.Poisons(w))
+                if (SoftmaxMath.Poisons(w))
                     poisoned = 1f;
                 else if (w > max)
                     max = w;

@@ -121,7 +121,7 @@ public static unsafe class GumbelSoftmaxBackward
         int tid = Group.IdxX;
         int size = Group.DimX;
         long start = (long)row * args.Cols;
-        float factor = args.PerRowTemperature != 0 ? args.Scale * SamplingMath.InverseTemperature(taus[row]) : args.Factor;
+        float factor = args.PerRowTemperature != 0 ? args.Scale * SoftmaxMath.InverseTemperature(taus[row]) : args.Factor;
         float dot = 0f;
         for (int first = 0; first < args.Cols; first += size)
         {
@@ -149,7 +149,7 @@ public static unsafe class GumbelSoftmaxBackward
             for (int row = start; row < end; row++)
             {
                 long offset = (long)row * args.Cols;
-                float factor = args.PerRowTemperature != 0 ? args.Scale * SamplingMath.InverseTemperature(taus[row]) : args.Factor;
+                float factor = args.PerRowTemperature != 0 ? args.Scale * SoftmaxMath.InverseTemperature(taus[row]) : args.Factor;
                 double dot = 0;
                 for (int c = 0; c < args.Cols; c++)
                     dot += (double)soft[offset + c] * gradient[offset + c];
@@ -171,7 +171,7 @@ public static unsafe class GumbelSoftmaxBackward
         {
             Rows = rows,
             Cols = cols,
-            Factor = perRow ? 1f : scale * SamplingMath.InverseTemperature(tau),
+            Factor = perRow ? 1f : scale * SoftmaxMath.InverseTemperature(tau),
             Scale = scale,
             PerRowTemperature = perRow ? 1 : 0,
         };

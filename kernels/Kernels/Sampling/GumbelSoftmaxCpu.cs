@@ -40,11 +40,11 @@ public static unsafe class GumbelSoftmaxCpu
     {
         int cols = args.Cols;
         long start = (long)row * cols;
-        float invTau = args.PerRowTemperature != 0 ? SamplingMath.InverseTemperature(temperatures[row]) : args.InverseTau;
+        float invTau = args.PerRowTemperature != 0 ? SoftmaxMath.InverseTemperature(temperatures[row]) : args.InverseTau;
         float c = invTau * GumbelSoftmaxMath.Log2E;
         var key = args.PerRowKeys != 0 && args.ExplicitNoise == 0 ? keys[row] : Rng.RowKey(args.Key, row);
 
-        bool poisoned = SamplingMath.Poisons(c);
+        bool poisoned = SoftmaxMath.Poisons(c);
         float bestKey = float.NegativeInfinity;
         int bestIndex = int.MaxValue;
         for (int col = 0; col < cols; col++)
@@ -54,7 +54,7 @@ public static unsafe class GumbelSoftmaxCpu
             if (z != float.NegativeInfinity)
                 v = z + (args.ExplicitNoise != 0 ? noise[start + col] : GumbelNoise.At(key, col, args.Offset, args.Precision));
             s[col] = v;
-            if (SamplingMath.Poisons(v))
+            if (SoftmaxMath.Poisons(v))
                 poisoned = true;
             else if (v != float.NegativeInfinity && KeyIndex.Before(v, col, bestKey, bestIndex))
             {

@@ -23,21 +23,21 @@ public static class GumbelSoftmaxDevice
         int size = Group.DimX;
         int cols = args.Cols;
         long start = (long)row * cols;
-        float invTau = args.PerRowTemperature != 0 ? SamplingMath.InverseTemperature(temperatures[row]) : args.InverseTau;
+        float invTau = args.PerRowTemperature != 0 ? SoftmaxMath.InverseTemperature(temperatures[row]) : args.InverseTau;
         float c = invTau * GumbelSoftmaxMath.Log2E;
         var key = args.PerRowKeys != 0 && args.ExplicitNoise == 0 ? keys[row] : Rng.RowKey(args.Key, row);
 
         // Pass 1: the arg-max of s (ties to the lowest index) and whether the row is invalid.
         float bestKey = float.NegativeInfinity;
         int bestIndex = int.MaxValue;
-        float poisoned = SamplingMath.Poisons(c) ? 1f : 0f;
+        float poisoned = SoftmaxMath.Poisons(c) ? 1f : 0f;
         for (int first = 0; first < cols; first += size)
         {
             int col = first + tid;
             if (col < cols)
             {
                 float s = Perturbed<T>(logits, noise, key, args, start, col);
-                if (SamplingMath.Poisons(s))
+                if (SoftmaxMath.Poisons(s))
                     poisoned = 1f;
                 else if (s != float.NegativeInfinity && KeyIndex.Before(s, col, bestKey, bestIndex))
                 {

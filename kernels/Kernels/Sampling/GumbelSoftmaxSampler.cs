@@ -160,7 +160,7 @@ public sealed unsafe class GumbelSoftmaxSampler
         {
             Rows = rows,
             Cols = cols,
-            InverseTau = Temperature == TemperatureMode.Scalar ? SamplingMath.InverseTemperature(tau) : 1f,
+            InverseTau = Temperature == TemperatureMode.Scalar ? SoftmaxMath.InverseTemperature(tau) : 1f,
             Scale = scale,
             PerRowTemperature = Temperature == TemperatureMode.PerRow ? 1 : 0,
             PerRowKeys = PerRowKeys ? 1 : 0,

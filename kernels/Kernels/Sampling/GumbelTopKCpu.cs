@@ -39,7 +39,7 @@ public static unsafe class GumbelTopKCpu
         int cols = args.Cols, k = args.K;
         long start = (long)row * cols;
         long outStart = (long)row * k;
-        float invT = args.PerRowTemperature != 0 ? SamplingMath.InverseTemperature(temperatures[row]) : args.InverseTemperature;
+        float invT = args.PerRowTemperature != 0 ? SoftmaxMath.InverseTemperature(temperatures[row]) : args.InverseTemperature;
         var key = args.PerRowKeys != 0 && args.ExplicitNoise == 0 ? keys[row] : Rng.RowKey(args.Key, row);
 
         int count = 0;
@@ -47,7 +47,7 @@ public static unsafe class GumbelTopKCpu
         for (int col = 0; col < cols; col++)
         {
             float z = default(T).Apply(logits[start + col], col) * invT;
-            if (SamplingMath.Poisons(z))
+            if (SoftmaxMath.Poisons(z))
             {
                 poisoned = true;
                 break;

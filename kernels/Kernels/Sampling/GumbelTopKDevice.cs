@@ -22,14 +22,14 @@ public static class GumbelTopKDevice
         int size = Group.DimX;
         int cols = args.Cols;
         long start = (long)row * cols;
-        float invT = args.PerRowTemperature != 0 ? SamplingMath.InverseTemperature(temperatures[row]) : args.InverseTemperature;
+        float invT = args.PerRowTemperature != 0 ? SoftmaxMath.InverseTemperature(temperatures[row]) : args.InverseTemperature;
         var key = args.PerRowKeys != 0 && args.ExplicitNoise == 0 ? keys[row] : Rng.RowKey(args.Key, row);
 
         float poisoned = 0f;
         for (int first = 0; first < cols; first += size)
         {
             int col = first + tid;
-            if (col < cols && SamplingMath.Poisons(default(T).Apply(logits[start + col], col) * invT))
+            if (col < cols && SoftmaxMath.Poisons(default(T).Apply(logits[start + col], col) * invT))
                 poisoned = 1f;
         }
         poisoned = GroupReduce.Max(poisoned);

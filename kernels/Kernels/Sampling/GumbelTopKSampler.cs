@@ -155,7 +155,7 @@ public sealed unsafe class GumbelTopKSampler
             Rows = rows,
             Cols = cols,
             K = k,
-            InverseTemperature = Temperature == TemperatureMode.Scalar ? SamplingMath.InverseTemperature(temperature) : 1f,
+            InverseTemperature = Temperature == TemperatureMode.Scalar ? SoftmaxMath.InverseTemperature(temperature) : 1f,
             PerRowTemperature = Temperature == TemperatureMode.PerRow ? 1 : 0,
             PerRowKeys = PerRowKeys ? 1 : 0,
             Precision = (int)chosen,

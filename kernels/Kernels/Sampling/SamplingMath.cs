@@ -19,10 +19,5 @@ public static class SamplingMath
     public static float Log2Scale(float temperature) =>
         temperature > 0f && temperature < float.PositiveInfinity ? (float)(Log2E / temperature) : float.NaN;
 
-    /// <summary>1/T in float, or NaN (which invalidates the row) unless T is finite and positive.</summary>
-    public static float InverseTemperature(float temperature) =>
-        temperature > 0f && temperature < float.PositiveInfinity ? 1f / temperature : float.NaN;
-
-    /// <summary>Whether a transformed, scaled logit invalidates its row (NaN or +inf).</summary>
-    public static bool Poisons(float z) => float.IsNaN(z) || z == float.PositiveInfinity;
+    // 1/T and the NaN/+inf row rule are SoftmaxMath.InverseTemperature and SoftmaxMath.Poisons: one rule for every family.
 }

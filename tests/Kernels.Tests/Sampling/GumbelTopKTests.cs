@@ -24,7 +24,7 @@ public sealed class GumbelTopKTests(Backend backend) : BackendTest(backend)
         var noise = Enumerable.Range(0, rows * cols).Select(_ => (float)-Math.Log(-Math.Log(random.NextDouble() * 0.999 + 0.0005))).ToArray();
         noise[0] = noise.Length > 1 ? noise[1] : noise[0]; // a tie of keys when x[0] == x[1] is unlikely; ties of noise are fine
         var (indices, scores) = Launch(x, rows, cols, k, temperature, noise);
-        float invT = SamplingMath.InverseTemperature(temperature);
+        float invT = SoftmaxMath.InverseTemperature(temperature);
         for (int r = 0; r < rows; r++)
         {
             var expected = Enumerable.Range(0, cols)
@@ -113,7 +113,7 @@ public sealed class GumbelTopKTests(Backend backend) : BackendTest(backend)
         // And the noise is GumbelNoise.At of the row's key: check the winner of row 0 on the host.
         var precision = Rng.PrecisionOf(cpu);
         var best = Enumerable.Range(0, cols).Where(c => x[c] != float.NegativeInfinity)
-            .Select(c => (Key: x[c] * SamplingMath.InverseTemperature(0.6f) + GumbelNoise.At(Rng.RowKey(key, 0), c, 0, (int)precision), Index: c))
+            .Select(c => (Key: x[c] * SoftmaxMath.InverseTemperature(0.6f) + GumbelNoise.At(Rng.RowKey(key, 0), c, 0, (int)precision), Index: c))
             .OrderByDescending(p => p.Key).ThenBy(p => p.Index).First();
         Assert.That(cpuOwn[0], Is.EqualTo(best.Index));
     }
