@@ -8,4 +8,7 @@ internal sealed record SamplerKernelInfo(
     bool PerRowKeys,
     bool LogProbabilities,
     GumbelSoftmaxMode Mode,
+    bool TopK,
+    bool TopP,
+    bool MinP,
     TransformInfo? Transform);

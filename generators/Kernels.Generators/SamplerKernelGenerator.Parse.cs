@@ -33,7 +33,7 @@ public sealed partial class SamplerKernelGenerator
 
             var kind = (SamplerKind)(attribute.ConstructorArguments.FirstOrDefault().Value as int? ?? 0);
             var temperature = TemperatureMode.None;
-            bool perRowKeys = false, logProbabilities = false;
+            bool perRowKeys = false, logProbabilities = false, topK = false, topP = false, minP = false;
             var mode = GumbelSoftmaxMode.Soft;
             bool modeSet = false;
             string? transformName = null;
@@ -46,6 +46,9 @@ public sealed partial class SamplerKernelGenerator
                     case "PerRowKeys" when pair.Value.Value is bool value: perRowKeys = value; break;
                     case "LogProbabilities" when pair.Value.Value is bool value: logProbabilities = value; break;
                     case "Mode" when pair.Value.Value is int value: mode = (GumbelSoftmaxMode)value; modeSet = true; break;
+                    case "TopK" when pair.Value.Value is bool value: topK = value; break;
+                    case "TopP" when pair.Value.Value is bool value: topP = value; break;
+                    case "MinP" when pair.Value.Value is bool value: minP = value; break;
                     case "Transform": transformName = pair.Value.Value as string; break;
                 }
             }
@@ -60,6 +63,13 @@ public sealed partial class SamplerKernelGenerator
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
                     "Mode", nameof(SamplerKind.GumbelSoftmax), type.Name, kind.ToString()));
 
+            foreach (var (stage, set) in new[] { ("TopK", topK), ("TopP", topP), ("MinP", minP) })
+            {
+                if (set && kind != SamplerKind.Decode)
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
+                        stage, nameof(SamplerKind.Decode), type.Name, kind.ToString()));
+            }
+
             token.ThrowIfCancellationRequested();
             var transform = transformName is null ? null : Declarations.Transform(context, type, transformName, attributeLocation, diagnostics, token,
                 (syntax, semanticModel, methodLocation) =>
@@ -67,7 +77,7 @@ public sealed partial class SamplerKernelGenerator
                     if (FirstNonPortableCall(syntax, semanticModel, token) is { } call)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerTransformNotPortable, methodLocation, transformName, call));
                 });
-            return hierarchy is null ? null : new SamplerKernelInfo(hierarchy, kind, temperature, perRowKeys, logProbabilities, mode, transform);
+            return hierarchy is null ? null : new SamplerKernelInfo(hierarchy, kind, temperature, perRowKeys, logProbabilities, mode, topK, topP, minP, transform);
         }
 
         private static void CheckDefined<TEnum>(TEnum value, string name, Location? location, List<DiagnosticInfo> diagnostics) where TEnum : struct, Enum

@@ -46,6 +46,16 @@ public sealed partial class SamplerKernelGenerator
                     CpuTail = "nint noise, nint output, nint soft",
                     Names = "noise, output, soft",
                 },
+                SamplerKind.Decode => new Shape
+                {
+                    Descriptor = "global::Kernels.DecodeSampler",
+                    Args = "global::Kernels.DecodeArgs",
+                    Device = "global::Kernels.DecodeDevice.Row",
+                    Cpu = "global::Kernels.DecodeCpu.Rows",
+                    IlgpuTail = $"{IntView} topK, {FloatView} topP, {FloatView} minP, {IntView} tokens, {IntView} status",
+                    CpuTail = "nint topK, nint topP, nint minP, nint tokens, nint status",
+                    Names = "topK, topP, minP, tokens, status",
+                },
                 _ => new Shape
                 {
                     Descriptor = "global::Kernels.CategoricalSampler",

@@ -29,10 +29,13 @@ public sealed partial class SamplerKernelGenerator
             switch (model.Kind)
             {
                 case SamplerKind.Categorical:
-                    w.Line($"    {temperature}, {keys}, {(model.LogProbabilities ? "true" : "false")}, IlgpuKernel, CpuKernel);");
+                    w.Line($"    {temperature}, {keys}, {Bool(model.LogProbabilities)}, IlgpuKernel, CpuKernel);");
                     break;
                 case SamplerKind.GumbelTopK:
                     w.Line($"    {temperature}, {keys}, IlgpuKernel, CpuKernel);");
+                    break;
+                case SamplerKind.Decode:
+                    w.Line($"    {temperature}, {keys}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, IlgpuKernel, CpuKernel);");
                     break;
                 default:
                     w.Line($"    {temperature}, {keys}, global::Kernels.GumbelSoftmaxMode.{model.Mode}, IlgpuKernel, CpuKernel);");
@@ -45,6 +48,12 @@ public sealed partial class SamplerKernelGenerator
             string summary;
             switch (model.Kind)
             {
+                case SamplerKind.Decode:
+                    summary = "Draws one token per row of logits [rows, cols] into tokens [rows] from the kept set of its stages (per-row parameters)";
+                    launch.Add($"{IntBuffer} tokens");
+                    run.Add("global::System.Span<int> tokens");
+                    call.Add("tokens");
+                    break;
                 case SamplerKind.Categorical:
                     summary = "Draws tokens [rows, samples] from logits [rows, cols]";
                     launch.Add($"{IntBuffer} tokens");
@@ -116,6 +125,12 @@ public sealed partial class SamplerKernelGenerator
                     call.Add(Absent);
                     break;
             }
+            if (model.Kind == SamplerKind.Decode)
+            {
+                AddStage(model.TopK, "int", "topK", launch, run, call);
+                AddStage(model.TopP, "float", "topP", launch, run, call);
+                AddStage(model.MinP, "float", "minP", launch, run, call);
+            }
             if (model.PerRowKeys)
             {
                 launch.Add($"{KeyBuffer} keys");
@@ -151,6 +166,11 @@ public sealed partial class SamplerKernelGenerator
                     run.Add("int samples = 1");
                     call.Add("samples");
                     break;
+                case SamplerKind.Decode:
+                    launch.Add($"{IntBuffer}? status = null");
+                    run.Add("global::System.Span<int> status = default");
+                    call.Add("status");
+                    break;
                 case SamplerKind.GumbelSoftmax:
                     launch.Add("float scale = 1f");
                     run.Add("float scale = 1f");
@@ -171,6 +191,23 @@ public sealed partial class SamplerKernelGenerator
             w.Line(Generated.CodeAttribute);
             w.Line($"public static ulong Run({string.Join(", ", run)}) =>");
             w.Line($"    Kernel.Run({runCall});");
+        }
+
+        private static string Bool(bool value) => value ? "true" : "false";
+
+        // A per-row stage parameter: a buffer/span when the declaration names the stage, absent otherwise.
+        private static void AddStage(bool present, string type, string name, List<string> launch, List<string> run, List<string> call)
+        {
+            if (present)
+            {
+                launch.Add($"global::Kernels.Runtime.KernelBuffer<{type}> {name}");
+                run.Add($"global::System.ReadOnlySpan<{type}> {name}");
+                call.Add(name);
+            }
+            else
+            {
+                call.Add(Absent);
+            }
         }
 
         private static string ReplaceDefaults(List<string> call, string absent)

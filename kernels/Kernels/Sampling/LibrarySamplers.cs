@@ -36,3 +36,11 @@ public static partial class GumbelSoftmaxHard;
 /// </summary>
 [SamplerKernel(SamplerKind.GumbelSoftmax, Temperature = TemperatureMode.Scalar, Mode = GumbelSoftmaxMode.StraightThrough)]
 public static partial class GumbelSoftmaxStraightThrough;
+
+/// <summary>
+/// The library's general decode sampler for batched serving: per-request temperature, top-k, top-p, min-p and
+/// <see cref="RngKey"/>, one token per row and a per-row <see cref="SampleStatus"/>, without sorting the vocabulary.
+/// A stage is switched off per row by its neutral value (k = 0, p = 1, min-p = 0). See <see cref="DecodeSampler"/>.
+/// </summary>
+[SamplerKernel(SamplerKind.Decode, Temperature = TemperatureMode.PerRow, PerRowKeys = true, TopK = true, TopP = true, MinP = true)]
+public static partial class DecodeSample;

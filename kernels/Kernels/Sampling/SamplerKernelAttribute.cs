@@ -37,6 +37,15 @@ public sealed class SamplerKernelAttribute : Attribute
     /// <summary><see cref="SamplerKind.GumbelSoftmax"/> only: soft, hard or straight-through.</summary>
     public GumbelSoftmaxMode Mode { get; set; } = GumbelSoftmaxMode.Soft;
 
+    /// <summary><see cref="SamplerKind.Decode"/> only: a top-k stage, k per row from a buffer (k ≤ 0 or k ≥ cols: no truncation).</summary>
+    public bool TopK { get; set; }
+
+    /// <summary><see cref="SamplerKind.Decode"/> only: a top-p stage, p ∈ (0, 1] per row from a buffer.</summary>
+    public bool TopP { get; set; }
+
+    /// <summary><see cref="SamplerKind.Decode"/> only: a min-p stage, min-p ∈ [0, 1] per row from a buffer.</summary>
+    public bool MinP { get; set; }
+
     /// <summary>
     /// The name of a static method of the declaring class, <c>float F(float x)</c> or <c>float F(float x, int column)</c>,
     /// fused into both kernels and applied to each logit first (as for <see cref="SoftmaxKernelAttribute.Transform"/>).

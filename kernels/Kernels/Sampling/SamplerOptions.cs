@@ -15,6 +15,12 @@ public enum SamplerKind
 
     /// <summary>Gumbel-softmax forward: softmax((κ·z + g)/τ), its hard one-hot, or straight-through (both).</summary>
     GumbelSoftmax = 2,
+
+    /// <summary>
+    /// Decode sampling: one token per row from the kept set of the stages the declaration names (top-k, min-p, top-p,
+    /// with per-row parameters), by pivot rejection without sorting, with a per-row status (SampleStatus).
+    /// </summary>
+    Decode = 3,
 }
 
 /// <summary>What a Gumbel-softmax kernel writes.</summary>

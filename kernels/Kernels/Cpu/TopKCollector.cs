@@ -1,0 +1,109 @@
+using System;
+
+namespace Kernels.Cpu;
+
+/// <summary>
+/// The k first columns of a row in the order (w descending, column ascending), collected in one streaming pass
+/// without sorting the row: the caller admits only columns whose w exceeds <see cref="Threshold"/> (the current k-th
+/// w; a later column with an equal w comes after it in the order), the buffer is cut back to the best k by a
+/// quickselect when it fills. On random rows about k·ln(cols/k) columns are admitted, so the pass runs at the speed of
+/// the vector compare; an ascending row admits every column and costs a quickselect per 3k columns.
+/// </summary>
+public sealed class TopKCollector
+{
+    private ulong[] _items = new ulong[64];
+    private int _count;
+    private int _k;
+
+    /// <summary>Columns with w above this are admitted (−inf until the first k are in).</summary>
+    public float Threshold { get; private set; }
+
+    /// <summary>Starts a row with <paramref name="k"/> ≥ 1.</summary>
+    public void Reset(int k)
+    {
+        int capacity = 4 * k + 64;
+        if (_items.Length < capacity)
+            _items = GC.AllocateUninitializedArray<ulong>(capacity);
+        _count = 0;
+        _k = k;
+        Threshold = float.NegativeInfinity;
+    }
+
+    /// <summary>Adds a column (any column of the first k, or one whose w exceeds <see cref="Threshold"/>).</summary>
+    public void Add(float w, int col)
+    {
+        _items[_count++] = Compose(w, col);
+        if (_count == _items.Length)
+            Shrink();
+    }
+
+    /// <summary>Once the first k columns are in: sets the threshold to the k-th w.</summary>
+    public void Seal()
+    {
+        if (_count >= _k)
+            Shrink();
+    }
+
+    /// <summary>The best min(k, added) columns as order composites, sorted in the order.</summary>
+    public ReadOnlySpan<ulong> Finish()
+    {
+        if (_count > _k)
+            Shrink();
+        var items = _items.AsSpan(0, _count);
+        items.Sort();
+        return items;
+    }
+
+    /// <summary>A composite whose unsigned order is the column order: (inverted order key of w, column).</summary>
+    public static ulong Compose(float w, int col) => ((ulong)~TruncationRules.OrderKey(w) << 32) | (uint)col;
+
+    /// <summary>w of a composite.</summary>
+    public static float W(ulong composite) => TruncationRules.FromOrderKey(~(uint)(composite >> 32));
+
+    /// <summary>The column of a composite.</summary>
+    public static int Column(ulong composite) => (int)(uint)composite;
+
+    private void Shrink()
+    {
+        var items = _items.AsSpan(0, _count);
+        SelectSmallest(items, _k);
+        _count = _k;
+        ulong worst = 0;
+        foreach (ulong item in _items.AsSpan(0, _k))
+            worst = Math.Max(worst, item);
+        Threshold = W(worst);
+    }
+
+    /// <summary>Rearranges <paramref name="items"/> so that its first <paramref name="k"/> are its k smallest (quickselect).</summary>
+    public static void SelectSmallest(Span<ulong> items, int k)
+    {
+        int lo = 0, hi = items.Length - 1;
+        while (lo < hi)
+        {
+            // Median of three as the pivot, then Hoare partition.
+            int mid = lo + ((hi - lo) >> 1);
+            ulong a = items[lo], b = items[mid], c = items[hi];
+            ulong pivot = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (items[i] < pivot)
+                    i++;
+                while (items[j] > pivot)
+                    j--;
+                if (i <= j)
+                {
+                    (items[i], items[j]) = (items[j], items[i]);
+                    i++;
+                    j--;
+                }
+            }
+            if (k - 1 <= j)
+                hi = j;
+            else if (k - 1 >= i)
+                lo = i;
+            else
+                return;
+        }
+    }
+}

@@ -1,0 +1,273 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Kernels.Cpu;
+
+namespace Kernels;
+
+/// <summary>
+/// The CPU side of the decode sampler: rows spread over cores, one read of the logits per row. The pass computes
+/// w = Transform(x)·log2(e)/T eight lanes at a time with its max and NaN check and, with top-k, admits columns above
+/// the running k-th w into a <see cref="TopKCollector"/> (so top-k never sorts the row). The candidates then go to
+/// <see cref="StagedDraw"/>: the k top columns (top-k), the columns that can pass min-p (min-p without top-k, gathered
+/// from the staged row), or the whole staged row. Same set, rounds and uniforms as <see cref="DecodeDevice"/>.
+/// </summary>
+public static unsafe class DecodeCpu
+{
+    private const int Lanes = 8;
+
+    // Min-p without top-k gathers its candidates when at most this many pass the prefilter; else it stays dense.
+    private const int GatherLimit = 4096;
+
+    // The prefilter's margin in log2 units over PortableMath.Exp2's error (≈2 ulp): no column passing min-p is missed.
+    private const float MinPMargin = 0.01f;
+
+    [ThreadStatic] private static Scratch? t_scratch;
+
+    /// <summary>Samples every row with transform <typeparamref name="T"/>.</summary>
+    public static void Rows<T>(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint tokens, nint status, DecodeArgs args)
+        where T : struct, ILogitTransform =>
+        RowScheduler.For(args.Rows, args.Cols, new Job<T>(logits, temperatures, keys, topK, topP, minP, tokens, status, args));
+
+    private readonly struct Job<T>(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint tokens, nint status, DecodeArgs args) : IRowJob
+        where T : struct, ILogitTransform
+    {
+        public void Run(int start, int end)
+        {
+            var scratch = t_scratch ??= new Scratch();
+            scratch.Ensure(args.Cols);
+            fixed (float* w = scratch.W, e = scratch.E, cw = scratch.CandidateW, ce = scratch.CandidateE)
+            fixed (int* cc = scratch.CandidateCols)
+            {
+                var buffers = new Buffers(w, e, cw, ce, cc);
+                for (int row = start; row < end; row++)
+                {
+                    var outcome = SampleRow<T>(row, (float*)logits + (long)row * args.Cols, args, buffers, scratch.TopK,
+                        (float*)temperatures, (RngKey*)keys, (int*)topK, (float*)topP, (float*)minP, out int token);
+                    ((int*)tokens)[row] = token;
+                    if (args.WriteStatus != 0)
+                        ((int*)status)[row] = (int)outcome;
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static SampleStatus SampleRow<T>(int row, float* x, DecodeArgs args, Buffers b, TopKCollector collector,
+        float* temperatures, RngKey* keys, int* topK, float* topP, float* minPs, out int token)
+        where T : struct, ILogitTransform
+    {
+        token = SamplingMath.NoToken;
+        int cols = args.Cols;
+        float scale = args.PerRowTemperature != 0 ? SamplingMath.Log2Scale(temperatures[row]) : args.Scale;
+        float p = args.TopP != 0 ? topP[row] : 1f;
+        float minP = args.MinP != 0 ? minPs[row] : 0f;
+        bool truncate = args.TopK != 0 && TruncationRules.TopKActive(topK[row], cols);
+        if (TruncationRules.Outcome(scale, p, minP, false, 0f) == SampleStatus.InvalidParameter)
+            return SampleStatus.InvalidParameter;
+
+        // The pass over the logits: stage w (or collect the top k), max, NaN. Lanes past the end hold −inf.
+        int k = truncate ? topK[row] : 0;
+        if (truncate)
+            collector.Reset(k);
+        int sealAt = (k + Lanes - 1) & ~(Lanes - 1);
+        var vscale = Vector256.Create(scale);
+        var max = Vector256.Create(float.NegativeInfinity);
+        var nan = Vector256<float>.Zero;
+        var end = Vector256.Create(cols);
+        for (int i = 0; i < cols; i += Lanes)
+        {
+            var columns = Vector256.Create(i) + Vector256<int>.Indices;
+            Vector256<float> z;
+            uint live = 0xFF;
+            if (i <= cols - Lanes)
+            {
+                z = default(T).Apply(Vector256.Load(x + i), columns) * vscale;
+            }
+            else
+            {
+                var inside = Vector256.LessThan(columns, end);
+                z = Vector256.ConditionalSelect(inside.AsSingle(), default(T).Apply(SoftmaxCpu.Load(x, i, cols, 0f), columns) * vscale,
+                    Vector256.Create(float.NegativeInfinity));
+                live = inside.AsSingle().ExtractMostSignificantBits();
+            }
+            nan |= ~Vector256.Equals(z, z);
+            max = Vector256.MaxNative(max, z);
+            if (!truncate)
+            {
+                Vector256.Store(z, b.W + i);
+                continue;
+            }
+            // The first k columns all enter; later ones only above the current k-th w.
+            uint admit = (i < sealAt ? 0xFFu : Vector256.GreaterThan(z, Vector256.Create(collector.Threshold)).ExtractMostSignificantBits()) & live;
+            while (admit != 0)
+            {
+                int lane = BitOperations.TrailingZeroCount(admit);
+                collector.Add(z.GetElement(lane), i + lane);
+                admit &= admit - 1;
+            }
+            if (i + Lanes == sealAt)
+                collector.Seal();
+        }
+        float m = VectorMath.HorizontalMax(max);
+        var outcome = TruncationRules.Outcome(scale, p, minP, nan != Vector256<float>.Zero || m == float.PositiveInfinity, m);
+        if (outcome != SampleStatus.Sampled)
+            return outcome;
+
+        var key = args.PerRowKeys != 0 ? keys[row] : Rng.RowKey(args.Key, row);
+        bool fallback;
+        if (truncate)
+        {
+            int n = GatherTopK(collector.Finish(), m, minP, b);
+            token = StagedDraw.Draw(b.CandidateW, b.CandidateE, new GatheredColumns(b.CandidateCols), Pad(n), p, key, args, out fallback);
+        }
+        else if (minP > 0f && GatherMinP(b.W, cols, m, minP, b) is int n and >= 0)
+        {
+            token = StagedDraw.Draw(b.CandidateW, b.CandidateE, new GatheredColumns(b.CandidateCols), Pad(n), p, key, args, out fallback);
+        }
+        else
+        {
+            StageMass(b.W, b.E, cols, m, minP);
+            token = StagedDraw.Draw(b.W, b.E, new DenseColumns(), Pad(cols), p, key, args, out fallback);
+        }
+        return fallback ? SampleStatus.Fallback : SampleStatus.Sampled;
+    }
+
+    private static int Pad(int n) => (n + Lanes - 1) & ~(Lanes - 1);
+
+    // The top k (in the order) with their e, those passing min-p, in column order, padded with e = 0.
+    private static int GatherTopK(ReadOnlySpan<ulong> top, float max, float minP, Buffers b)
+    {
+        int n = 0;
+        foreach (ulong item in top)
+        {
+            float w = TopKCollector.W(item);
+            float e = PortableMath.Exp2(w - max);
+            if (e > 0f && e >= minP)
+            {
+                b.CandidateW[n] = w;
+                b.CandidateE[n] = e;
+                b.CandidateCols[n] = TopKCollector.Column(item);
+                n++;
+            }
+        }
+        SortByColumn(b, n);
+        PadCandidates(b, n);
+        return n;
+    }
+
+    // Columns whose w can pass min-p (a margin below log2(min-p)), tested exactly; −1 when more than GatherLimit pass.
+    private static int GatherMinP(float* w, int cols, float max, float minP, Buffers b)
+    {
+        var bound = Vector256.Create(MathF.Log2(minP) - MinPMargin);
+        var vmax = Vector256.Create(max);
+        int n = 0;
+        for (int i = 0; i < cols; i += Lanes)
+        {
+            var d = Vector256.Load(w + i) - vmax;
+            uint pass = Vector256.GreaterThanOrEqual(d, bound).ExtractMostSignificantBits();
+            while (pass != 0)
+            {
+                int lane = BitOperations.TrailingZeroCount(pass);
+                pass &= pass - 1;
+                int col = i + lane;
+                if (col >= cols)
+                    break;
+                float e = PortableMath.Exp2(w[col] - max);
+                if (e > 0f && e >= minP)
+                {
+                    if (n == GatherLimit)
+                        return -1;
+                    b.CandidateW[n] = w[col];
+                    b.CandidateE[n] = e;
+                    b.CandidateCols[n] = col;
+                    n++;
+                }
+            }
+        }
+        PadCandidates(b, n);
+        return n;
+    }
+
+    // e = 2^(w − max) over the staged row, 0 below min-p and in the padding (where w is −inf).
+    private static void StageMass(float* w, float* e, int cols, float max, float minP)
+    {
+        var vmax = Vector256.Create(max);
+        var vmin = Vector256.Create(minP);
+        for (int i = 0; i < cols; i += Lanes)
+        {
+            var v = PortableMath.Exp2(Vector256.Load(w + i) - vmax);
+            Vector256.Store(v & Vector256.GreaterThanOrEqual(v, vmin), e + i);
+        }
+    }
+
+    private static void SortByColumn(Buffers b, int n)
+    {
+        // Insertion sort: n ≤ k, usually tens, and the candidates arrive in w order.
+        for (int i = 1; i < n; i++)
+        {
+            float w = b.CandidateW[i], e = b.CandidateE[i];
+            int col = b.CandidateCols[i];
+            int j = i - 1;
+            while (j >= 0 && b.CandidateCols[j] > col)
+            {
+                b.CandidateW[j + 1] = b.CandidateW[j];
+                b.CandidateE[j + 1] = b.CandidateE[j];
+                b.CandidateCols[j + 1] = b.CandidateCols[j];
+                j--;
+            }
+            b.CandidateW[j + 1] = w;
+            b.CandidateE[j + 1] = e;
+            b.CandidateCols[j + 1] = col;
+        }
+    }
+
+    private static void PadCandidates(Buffers b, int n)
+    {
+        for (int i = n; i < Pad(n); i++)
+        {
+            b.CandidateW[i] = float.NegativeInfinity;
+            b.CandidateE[i] = 0f;
+            b.CandidateCols[i] = int.MaxValue;
+        }
+    }
+
+    private readonly struct Buffers(float* w, float* e, float* candidateW, float* candidateE, int* candidateCols)
+    {
+        public readonly float* W = w;
+        public readonly float* E = e;
+        public readonly float* CandidateW = candidateW;
+        public readonly float* CandidateE = candidateE;
+        public readonly int* CandidateCols = candidateCols;
+    }
+
+    // Per-thread staging: the row (w and e), the gathered candidates, the top-k collector.
+    private sealed class Scratch
+    {
+        public float[] W = [];
+        public float[] E = [];
+        public float[] CandidateW = [];
+        public float[] CandidateE = [];
+        public int[] CandidateCols = [];
+        public readonly TopKCollector TopK = new();
+
+        public void Ensure(int cols)
+        {
+            int padded = Pad(cols);
+            if (W.Length < padded)
+            {
+                W = GC.AllocateUninitializedArray<float>(padded, pinned: true);
+                E = GC.AllocateUninitializedArray<float>(padded, pinned: true);
+            }
+            // Candidates: at most min(k, GatherLimit) with k < cols, touched only as far as they are used.
+            int candidates = padded;
+            if (CandidateW.Length < candidates)
+            {
+                CandidateW = GC.AllocateUninitializedArray<float>(candidates, pinned: true);
+                CandidateE = GC.AllocateUninitializedArray<float>(candidates, pinned: true);
+                CandidateCols = GC.AllocateUninitializedArray<int>(candidates, pinned: true);
+            }
+        }
+    }
+}
