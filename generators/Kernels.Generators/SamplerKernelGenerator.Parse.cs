@@ -63,6 +63,15 @@ public sealed partial class SamplerKernelGenerator
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
                     "Mode", nameof(SamplerKind.GumbelSoftmax), type.Name, kind.ToString()));
 
+            if (kind == SamplerKind.TopK)
+            {
+                foreach (var (option, set) in new[] { ("Temperature", temperature != TemperatureMode.None), ("PerRowKeys", perRowKeys) })
+                {
+                    if (set)
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
+                            option, "randomised", type.Name, kind.ToString()));
+                }
+            }
             foreach (var (stage, set) in new[] { ("TopK", topK), ("TopP", topP), ("MinP", minP) })
             {
                 if (set && kind != SamplerKind.Decode)

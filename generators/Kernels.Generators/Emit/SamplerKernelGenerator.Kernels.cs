@@ -56,6 +56,16 @@ public sealed partial class SamplerKernelGenerator
                     CpuTail = "nint topK, nint topP, nint minP, nint tokens, nint status",
                     Names = "topK, topP, minP, tokens, status",
                 },
+                SamplerKind.TopK => new Shape
+                {
+                    Descriptor = "global::Kernels.TopKSelector",
+                    Args = "global::Kernels.TopKArgs",
+                    Device = "global::Kernels.TopKDevice.Row",
+                    Cpu = "global::Kernels.TopKCpu.Rows",
+                    IlgpuTail = $"{FloatView} values, {IntView} indices",
+                    CpuTail = "nint values, nint indices",
+                    Names = "values, indices",
+                },
                 _ => new Shape
                 {
                     Descriptor = "global::Kernels.CategoricalSampler",

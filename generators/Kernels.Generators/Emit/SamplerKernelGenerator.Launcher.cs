@@ -20,6 +20,11 @@ public sealed partial class SamplerKernelGenerator
         /// <summary>The descriptor and the typed Launch/Run methods: parameters follow the declaration.</summary>
         private static void WriteLauncher(IndentedWriter w, SamplerKernelInfo model, Shape shape)
         {
+            if (model.Kind == SamplerKind.TopK)
+            {
+                WriteSelectionLauncher(w, shape);
+                return;
+            }
             w.Line();
             w.Line("/// <summary>This sampler's descriptor: shape, both entry points, validation and dispatch.</summary>");
             w.Line(Generated.CodeAttribute);
@@ -191,6 +196,26 @@ public sealed partial class SamplerKernelGenerator
             w.Line(Generated.CodeAttribute);
             w.Line($"public static ulong Run({string.Join(", ", run)}) =>");
             w.Line($"    Kernel.Run({runCall});");
+        }
+
+        // Top-k selection takes no temperature, key or offset, and returns nothing.
+        private static void WriteSelectionLauncher(IndentedWriter w, Shape shape)
+        {
+            const string summary = "Writes the k largest transformed logits of each row of logits [rows, cols] and their columns into values and indices [rows, k], in the order (ties: lowest column first)";
+            w.Line();
+            w.Line("/// <summary>This selection's descriptor: both entry points, validation and dispatch.</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line($"public static {shape.Descriptor} Kernel {{ get; }} = new {shape.Descriptor}(IlgpuKernel, CpuKernel);");
+            w.Line();
+            w.Line($"/// <summary>{summary}, on buffers of <paramref name=\"runtime\"/>. Checks every argument before launching.</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line($"public static void Launch({Runtime} runtime, {FloatBuffer} logits, {FloatBuffer} values, {IntBuffer} indices, int rows, int cols, int k) =>");
+            w.Line("    Kernel.Launch(runtime, logits, values, indices, rows, cols, k);");
+            w.Line();
+            w.Line($"/// <summary>{summary}, on host memory (zero-copy on the cpu backend).</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line($"public static void Run({Runtime} runtime, global::System.ReadOnlySpan<float> logits, global::System.Span<float> values, global::System.Span<int> indices, int rows, int cols, int k) =>");
+            w.Line("    Kernel.Run(runtime, logits, values, indices, rows, cols, k);");
         }
 
         private static string Bool(bool value) => value ? "true" : "false";

@@ -44,3 +44,10 @@ public static partial class GumbelSoftmaxStraightThrough;
 /// </summary>
 [SamplerKernel(SamplerKind.Decode, Temperature = TemperatureMode.PerRow, PerRowKeys = true, TopK = true, TopP = true, MinP = true)]
 public static partial class DecodeSample;
+
+/// <summary>
+/// Top-k selection: the k (≤ 1024) largest logits per row and their columns, value descending and ties to the lowest
+/// column, without sorting the row. See <see cref="TopKSelector"/>.
+/// </summary>
+[SamplerKernel(SamplerKind.TopK)]
+public static partial class TopK;

@@ -21,6 +21,12 @@ public enum SamplerKind
     /// with per-row parameters), by pivot rejection without sorting, with a per-row status (SampleStatus).
     /// </summary>
     Decode = 3,
+
+    /// <summary>
+    /// Top-k selection (deterministic, no randomness): the k largest transformed logits per row and their columns, in
+    /// the order value descending, column ascending; k up to 1024, without sorting the row.
+    /// </summary>
+    TopK = 4,
 }
 
 /// <summary>What a Gumbel-softmax kernel writes.</summary>

@@ -7,9 +7,9 @@ using Kernels.Cpu;
 namespace Kernels;
 
 /// <summary>
-/// The CPU side of the decode sampler: rows spread over cores, one read of the logits per row. The pass computes
-/// w = Transform(x)·log2(e)/T eight lanes at a time with its max and NaN check and, with top-k, admits columns above
-/// the running k-th w into a <see cref="TopKCollector"/> (so top-k never sorts the row). The candidates then go to
+/// The CPU side of the decode sampler: rows spread over cores, one read of the logits per row. The pass
+/// (<see cref="RowPass"/>) stages w = Transform(x)·log2(e)/T or, with top-k, admits columns above the running k-th w
+/// into a <see cref="TopKCollector"/> (so top-k never sorts the row). The candidates then go to
 /// <see cref="StagedDraw"/>: the k top columns (top-k), the columns that can pass min-p (min-p without top-k, gathered
 /// from the staged row), or the whole staged row. Same set, rounds and uniforms as <see cref="DecodeDevice"/>.
 /// </summary>
@@ -67,51 +67,9 @@ public static unsafe class DecodeCpu
         if (TruncationRules.Outcome(scale, p, minP, false, 0f) == SampleStatus.InvalidParameter)
             return SampleStatus.InvalidParameter;
 
-        // The pass over the logits: stage w (or collect the top k), max, NaN. Lanes past the end hold −inf.
-        int k = truncate ? topK[row] : 0;
-        if (truncate)
-            collector.Reset(k);
-        int sealAt = (k + Lanes - 1) & ~(Lanes - 1);
-        var vscale = Vector256.Create(scale);
-        var max = Vector256.Create(float.NegativeInfinity);
-        var nan = Vector256<float>.Zero;
-        var end = Vector256.Create(cols);
-        for (int i = 0; i < cols; i += Lanes)
-        {
-            var columns = Vector256.Create(i) + Vector256<int>.Indices;
-            Vector256<float> z;
-            uint live = 0xFF;
-            if (i <= cols - Lanes)
-            {
-                z = default(T).Apply(Vector256.Load(x + i), columns) * vscale;
-            }
-            else
-            {
-                var inside = Vector256.LessThan(columns, end);
-                z = Vector256.ConditionalSelect(inside.AsSingle(), default(T).Apply(SoftmaxCpu.Load(x, i, cols, 0f), columns) * vscale,
-                    Vector256.Create(float.NegativeInfinity));
-                live = inside.AsSingle().ExtractMostSignificantBits();
-            }
-            nan |= ~Vector256.Equals(z, z);
-            max = Vector256.MaxNative(max, z);
-            if (!truncate)
-            {
-                Vector256.Store(z, b.W + i);
-                continue;
-            }
-            // The first k columns all enter; later ones only above the current k-th w.
-            uint admit = (i < sealAt ? 0xFFu : Vector256.GreaterThan(z, Vector256.Create(collector.Threshold)).ExtractMostSignificantBits()) & live;
-            while (admit != 0)
-            {
-                int lane = BitOperations.TrailingZeroCount(admit);
-                collector.Add(z.GetElement(lane), i + lane);
-                admit &= admit - 1;
-            }
-            if (i + Lanes == sealAt)
-                collector.Seal();
-        }
-        float m = VectorMath.HorizontalMax(max);
-        var outcome = TruncationRules.Outcome(scale, p, minP, nan != Vector256<float>.Zero || m == float.PositiveInfinity, m);
+        // The one read of the logits: stage w, or collect the top k; max and NaN.
+        RowPass.Run<T>(x, cols, scale, truncate ? null : b.W, truncate ? collector : null, truncate ? topK[row] : 0, out float m, out bool nan);
+        var outcome = TruncationRules.Outcome(scale, p, minP, nan || m == float.PositiveInfinity, m);
         if (outcome != SampleStatus.Sampled)
             return outcome;
 

@@ -40,11 +40,24 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
         row[5] = float.NegativeInfinity;
         var kept = TruncationReference.Law(row, s.Temperature, s.K, s.P, s.MinP);
         Assert.That(kept.Margin, Is.GreaterThan(1e-4), "the test row has no decision near a threshold");
-        // cpu: 400k draws (power ≥ 0.999 against moving 1% of the mass); emulators: 2048 draws, the same law.
-        int rows = IsEmulated ? 512 : 4000, launches = IsEmulated ? 4 : 100;
+        var status = new int[1];
+        if (IsEmulated)
+        {
+            // The emulators make the cpu backend's decisions (checked here on 64 rows); the law is tested at full size on cpu.
+            const int few = 64;
+            var x64 = SamplerReference.Repeat(row, few);
+            var settings = Enumerable.Repeat(s, few).ToArray();
+            var tokens = Launch(Runtime, x64, few, row.Length, settings, r => new RngKey(777, (uint)r), 0, null, rounds);
+            using var cpu = Backends.Create(Backend.Cpu);
+            Assert.That(tokens, Is.EqualTo(Launch(cpu, x64, few, row.Length, settings, r => new RngKey(777, (uint)r), 0, null, rounds)));
+            Assert.That(tokens.Select(t => kept.Law[t]), Is.All.GreaterThan(0));
+            return;
+        }
+        // 400k draws: power ≥ 0.999 against moving 1% of the mass.
+        const int rows = 4000, launches = 100;
         var x = SamplerReference.Repeat(row, rows);
         var counts = new long[row.Length];
-        var status = new int[rows];
+        status = new int[rows];
         for (int launch = 0; launch < launches; launch++)
         {
             var tokens = Launch(x, rows, row.Length, s, key: r => new RngKey(777, (uint)r), offset: (ulong)launch, status, rounds);
@@ -57,17 +70,14 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
             if (kept.Law[i] == 0)
                 Assert.That(counts[i], Is.Zero, $"column {i} is outside the kept set");
         }
-        if (!IsEmulated)
+        var q = kept.Law.ToArray();
+        int top = Array.IndexOf(q, q.Max());
+        int least = Array.IndexOf(q, q.Where(v => v > 0).Min());
+        if (top != least)
         {
-            var q = kept.Law.ToArray();
-            int top = Array.IndexOf(q, q.Max());
-            int least = Array.IndexOf(q, q.Where(v => v > 0).Min());
-            if (top != least)
-            {
-                q[top] -= 0.01;
-                q[least] += 0.01;
-                Assert.That(ChiSquare.Power(kept.Law, q, counts.Sum()), Is.GreaterThan(0.999), "power against moving 1% of the mass");
-            }
+            q[top] -= 0.01;
+            q[least] += 0.01;
+            Assert.That(ChiSquare.Power(kept.Law, q, counts.Sum()), Is.GreaterThan(0.999), "power against moving 1% of the mass");
         }
         ChiSquare.AssertFits(counts, kept.Law, $"{what} {s} on {Backend.ToName()}");
     }
@@ -77,7 +87,7 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
     {
         // Exhaustive over small vocabularies: every row its own settings and key.
         var random = new System.Random(5);
-        int rows = IsEmulated ? 300 : 6000;
+        int rows = IsEmulated ? 24 : 6000, launches = IsEmulated ? 1 : 3;
         int checkedRows = 0;
         foreach (int cols in new[] { 2, 3, 5, 8, 13 })
         {
@@ -85,7 +95,7 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
             var settings = Enumerable.Range(0, rows).Select(_ => new Settings(
                 0.5f + (float)random.NextDouble(), random.Next(-1, cols + 2), random.Next(4) == 0 ? 1f : 0.05f + 0.9f * (float)random.NextDouble(),
                 random.Next(3) == 0 ? 0f : 0.3f * (float)random.NextDouble())).ToArray();
-            for (int launch = 0; launch < 3; launch++)
+            for (int launch = 0; launch < launches; launch++)
             {
                 var tokens = Launch(x, rows, cols, settings, r => new RngKey(31, (uint)r), (ulong)launch, null, TruncationRules.MaxRounds);
                 for (int r = 0; r < rows; r++)
@@ -99,7 +109,7 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
                 }
             }
         }
-        Assert.That(checkedRows, Is.GreaterThan(rows * 5 * 3 * 9 / 10));
+        Assert.That(checkedRows, Is.GreaterThan(rows * 5 * launches * 9 / 10));
     }
 
     [Test]
@@ -126,7 +136,7 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
     [Test]
     public void SameKeysGiveTheSameTokensAsTheCpuBackend()
     {
-        int rows = IsEmulated ? 12 : 64, cols = IsEmulated ? 3001 : 32003;
+        int rows = IsEmulated ? 12 : 64, cols = IsEmulated ? 1001 : 32003;
         var x = SamplerReference.Logits(rows, cols, seed: 21, scale: 2.0);
         var settings = Enumerable.Range(0, rows).Select(r => (r % 6) switch
         {
@@ -176,7 +186,7 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
         const float temperature = 0.9f;
         var kept = TruncationReference.Law(penalised, temperature, 6, 0.85);
         Assert.That(kept.Margin, Is.GreaterThan(1e-4));
-        int rows = IsEmulated ? 256 : 4000, launches = IsEmulated ? 4 : 50;
+        int rows = IsEmulated ? 32 : 4000, launches = IsEmulated ? 2 : 50;
         var x = SamplerReference.Repeat(row, rows);
         var counts = new long[cols];
         using var logits = Runtime.Upload<float>(x);
@@ -191,7 +201,13 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
                 counts[t]++;
         }
         Assert.That(offset, Is.EqualTo((ulong)launches));
-        ChiSquare.AssertFits(counts, kept.Law, $"user-declared decode sampler on {Backend.ToName()}");
+        for (int c = 0; c < cols; c++)
+        {
+            if (kept.Law[c] == 0)
+                Assert.That(counts[c], Is.Zero, $"column {c} is outside the kept set");
+        }
+        if (!IsEmulated) // the emulators' decisions are the cpu backend's (SameKeysGiveTheSameTokensAsTheCpuBackend)
+            ChiSquare.AssertFits(counts, kept.Law, $"user-declared decode sampler on {Backend.ToName()}");
     }
 
     [Test]

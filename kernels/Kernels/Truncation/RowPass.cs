@@ -1,0 +1,66 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Kernels.Cpu;
+
+namespace Kernels;
+
+/// <summary>
+/// The CPU truncation kernels' one read of a row: w = Transform(x)·scale eight lanes at a time, its max and whether it
+/// holds NaN, and either the staged w (for later passes in cache) or the top k columns collected on the fly.
+/// </summary>
+public static unsafe class RowPass
+{
+    private const int Lanes = 8;
+
+    /// <summary>
+    /// Reads row <paramref name="x"/>: stores w into <paramref name="stage"/> (padded with −inf to a multiple of eight)
+    /// when it is not null, admits columns into <paramref name="collector"/> (reset to k) when it is not null.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run<T>(float* x, int cols, float scale, float* stage, TopKCollector? collector, int k, out float max, out bool nan)
+        where T : struct, ILogitTransform
+    {
+        collector?.Reset(k);
+        int sealAt = (k + Lanes - 1) & ~(Lanes - 1);
+        var vscale = Vector256.Create(scale);
+        var vmax = Vector256.Create(float.NegativeInfinity);
+        var vnan = Vector256<float>.Zero;
+        var end = Vector256.Create(cols);
+        for (int i = 0; i < cols; i += Lanes)
+        {
+            var columns = Vector256.Create(i) + Vector256<int>.Indices;
+            Vector256<float> w;
+            uint live = 0xFF;
+            if (i <= cols - Lanes)
+            {
+                w = default(T).Apply(Vector256.Load(x + i), columns) * vscale;
+            }
+            else
+            {
+                var inside = Vector256.LessThan(columns, end).AsSingle();
+                w = Vector256.ConditionalSelect(inside, default(T).Apply(SoftmaxCpu.Load(x, i, cols, 0f), columns) * vscale,
+                    Vector256.Create(float.NegativeInfinity));
+                live = inside.ExtractMostSignificantBits();
+            }
+            vnan |= ~Vector256.Equals(w, w);
+            vmax = Vector256.MaxNative(vmax, w);
+            if (stage != null)
+                Vector256.Store(w, stage + i);
+            if (collector is null)
+                continue;
+            // The first k columns all enter; later ones only above the current k-th w.
+            uint admit = (i < sealAt ? 0xFFu : Vector256.GreaterThan(w, Vector256.Create(collector.Threshold)).ExtractMostSignificantBits()) & live;
+            while (admit != 0)
+            {
+                int lane = BitOperations.TrailingZeroCount(admit);
+                collector.Add(w.GetElement(lane), i + lane);
+                admit &= admit - 1;
+            }
+            if (i + Lanes == sealAt)
+                collector.Seal();
+        }
+        max = VectorMath.HorizontalMax(vmax);
+        nan = vnan != Vector256<float>.Zero;
+    }
+}
