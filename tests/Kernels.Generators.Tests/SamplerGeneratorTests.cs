@@ -57,10 +57,13 @@ public sealed class SamplerDiagnosticsTests
             [SamplerKernel(SamplerKind.GumbelTopK, Temperature = TemperatureMode.Scalar, Transform = nameof(F))] public static partial class C { static float F(float x, int c) => c == 0 ? x - 5f : Math.Max(x, -30f); }
             [SamplerKernel(SamplerKind.GumbelSoftmax, Mode = GumbelSoftmaxMode.StraightThrough, PerRowKeys = true)] public static partial class D;
             public static partial class Outer { [SamplerKernel(SamplerKind.GumbelSoftmax, Temperature = TemperatureMode.PerRow)] public static partial class E; }
+            [SamplerKernel(SamplerKind.Decode, Temperature = TemperatureMode.PerRow, PerRowKeys = true, TopK = true, TopP = true, MinP = true)] public static partial class F;
+            [SamplerKernel(SamplerKind.Decode, TopP = true, Transform = nameof(G))] public static partial class H { static float G(float x, int c) => c < 2 ? x - 1f : x; }
+            [SamplerKernel(SamplerKind.TopK, Transform = nameof(G))] public static partial class I { static float G(float x) => -x; }
             """);
         Assert.That(run.Exception, Is.Null);
         Assert.That(run.Diagnostics, Is.Empty, () => string.Join("; ", run.Diagnostics));
-        Assert.That(run.Result.GeneratedTrees, Has.Length.EqualTo(5));
+        Assert.That(run.Result.GeneratedTrees, Has.Length.EqualTo(8));
         Assert.That(run.OutputErrors, Is.Empty, () => string.Join("\n", run.OutputErrors));
         Assert.That(run.GeneratedTreeProblems, Is.Empty, () => string.Join("\n", run.GeneratedTreeProblems));
     }
@@ -84,6 +87,17 @@ public sealed class SamplerDiagnosticsTests
         var d = Single(run, "KRN1101");
         Assert.That(d.GetMessage(), Does.Contain("Mode").And.Contain("GumbelSoftmax").And.Contain("Categorical"));
         Assert.That(run.Result.GeneratedTrees, Is.Empty);
+    }
+
+    [Test]
+    public void KRN1101_TruncationStagesOnlyOnDecodeSamplersAndNoRandomnessOnTopK()
+    {
+        var stages = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.Categorical, TopP = true)] public static partial class Tokens;");
+        Assert.That(Single(stages, "KRN1101").GetMessage(), Does.Contain("TopP").And.Contain("Decode").And.Contain("Categorical"));
+        var selection = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.TopK, Temperature = TemperatureMode.Scalar)] public static partial class Best;");
+        Assert.That(Single(selection, "KRN1101").GetMessage(), Does.Contain("Temperature").And.Contain("randomised").And.Contain("TopK"));
+        Assert.That(stages.Result.GeneratedTrees, Is.Empty);
+        Assert.That(selection.Result.GeneratedTrees, Is.Empty);
     }
 
     [Test]
@@ -168,6 +182,12 @@ public sealed class SamplerGeneratedSourceTests
 
         [SamplerKernel(SamplerKind.GumbelSoftmax, Mode = GumbelSoftmaxMode.StraightThrough)]
         public static partial class Masks;
+
+        [SamplerKernel(SamplerKind.Decode, Temperature = TemperatureMode.Scalar, TopK = true, MinP = true)]
+        public static partial class Decode;
+
+        [SamplerKernel(SamplerKind.TopK)]
+        public static partial class Best;
         """;
 
     private static string Generated(GeneratorRun run, string name) =>
@@ -200,6 +220,18 @@ public sealed class SamplerGeneratedSourceTests
         Assert.That(masks, Does.Contain("global::Kernels.GumbelSoftmaxMode.StraightThrough"));
         Assert.That(masks, Does.Contain("global::Kernels.Runtime.KernelBuffer<float> output, global::Kernels.Runtime.KernelBuffer<float> soft, int rows, int cols, global::Kernels.RngKey key, ulong offset, float scale = 1f)"));
         Assert.That(masks, Does.Contain("Kernel.Launch(runtime, logits, output, soft, rows, cols, 1f, null, key, null, offset, scale)"));
+
+        // Only the declared stages become parameters; the others are passed as absent.
+        var decode = Generated(run, "Decode");
+        Assert.That(decode, Does.Contain("global::Kernels.DecodeDevice.Row<GeneratedTransform>(logits, temperatures, keys, topK, topP, minP, tokens, status, args)"));
+        Assert.That(decode, Does.Contain("global::Kernels.TemperatureMode.Scalar, false, true, false, true, IlgpuKernel, CpuKernel"));
+        Assert.That(decode, Does.Contain("int rows, int cols, float temperature, global::Kernels.Runtime.KernelBuffer<int> topK, global::Kernels.Runtime.KernelBuffer<float> minP, global::Kernels.RngKey key, ulong offset, global::Kernels.Runtime.KernelBuffer<int>? status = null)"));
+        Assert.That(decode, Does.Contain("Kernel.Launch(runtime, logits, tokens, rows, cols, temperature, null, topK, null, minP, key, null, offset, status)"));
+        Assert.That(decode, Does.Contain("Kernel.Run(runtime, logits, tokens, rows, cols, temperature, default, topK, default, minP, key, default, offset, status)"));
+
+        var best = Generated(run, "Best");
+        Assert.That(best, Does.Contain("global::Kernels.TopKDevice.Row<GeneratedTransform>(logits, temperatures, keys, values, indices, args)"));
+        Assert.That(best, Does.Contain("public static void Launch(global::Kernels.Runtime.KernelRuntime runtime, global::Kernels.Runtime.KernelBuffer<float> logits, global::Kernels.Runtime.KernelBuffer<float> values, global::Kernels.Runtime.KernelBuffer<int> indices, int rows, int cols, int k)"));
     }
 
     [Test]
