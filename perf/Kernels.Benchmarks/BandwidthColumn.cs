@@ -35,7 +35,7 @@ public sealed class BandwidthColumn(bool percent, double limitGBps) : IColumn
     /// <inheritdoc/>
     public string Legend => percent
         ? $"GB/s as a share of the measured all-thread copy bandwidth ({limitGBps:F1} GB/s, read+write)"
-        : "Bytes read once plus bytes written once (rows*cols*4*2) per mean time, 10^9 bytes/s";
+        : "Bytes the kernel must move once (its class's BytesMoved: softmax reads and writes rows*cols*4, samplers read it) per mean time, 10^9 bytes/s";
 
     /// <inheritdoc/>
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
@@ -46,7 +46,10 @@ public sealed class BandwidthColumn(bool percent, double limitGBps) : IColumn
         double? meanNs = summary[benchmarkCase]?.ResultStatistics?.Mean;
         if (meanNs is not > 0 || benchmarkCase.Parameters["Shape"] is not string shape)
             return "NA";
-        double gbps = SoftmaxBenchmarks.BytesMoved(shape) / meanNs.Value; // bytes per ns = GB/s
+        var bytesMoved = benchmarkCase.Descriptor.Type.GetMethod("BytesMoved", new[] { typeof(string) });
+        if (bytesMoved?.Invoke(null, new object[] { shape }) is not long bytes)
+            return "NA";
+        double gbps = bytes / meanNs.Value; // bytes per ns = GB/s
         return percent
             ? (100 * gbps / limitGBps).ToString("F0", CultureInfo.InvariantCulture) + "%"
             : gbps.ToString("F1", CultureInfo.InvariantCulture);

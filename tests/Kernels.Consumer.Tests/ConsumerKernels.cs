@@ -25,3 +25,15 @@ public static partial class DecodeSampler
 {
     public static float SoftCap(float x) => x > 30f ? 30f : x;
 }
+
+/// <summary>
+/// A user's truncated decode sampler: a repetition-style penalty on recent tokens (column-dependent), per-request
+/// temperature, top-k and top-p, per-request seeds, a status per row.
+/// </summary>
+[SamplerKernel(SamplerKind.Decode, Temperature = TemperatureMode.PerRow, PerRowKeys = true, TopK = true, TopP = true, Transform = nameof(Penalise))]
+public static partial class TopKTopPSampler
+{
+    public const int Recent = 5;
+
+    public static float Penalise(float x, int column) => column < Recent ? x - 3f : x;
+}

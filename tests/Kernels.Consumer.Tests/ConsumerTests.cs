@@ -86,6 +86,46 @@ public sealed class ConsumerTests
     }
 
     [Test]
+    public void TopKTopPSamplerKeepsEachRequestInsideItsKeptSetOnBothBackends()
+    {
+        const int rows = 3, cols = 1031;
+        var x = Logits(rows * cols, 9);
+        float[] temperatures = { 0.8f, 1f, 1.1f };
+        int[] k = { 1, 20, 0 };            // greedy, top-20, no top-k
+        float[] p = { 1f, 0.9f, 0.5f };
+        var keys = Enumerable.Range(0, rows).Select(r => new Kernels.RngKey((ulong)(77 + r))).ToArray();
+        int[]? reference = null;
+        foreach (var backend in new[] { Backend.Cpu, Backend.IlgpuCpu })
+        {
+            using var runtime = KernelRuntime.Create(new KernelRuntimeOptions { Backend = backend });
+            using var logits = runtime.Upload<float>(x);
+            using var t = runtime.Upload<float>(temperatures);
+            using var topK = runtime.Upload<int>(k);
+            using var topP = runtime.Upload<float>(p);
+            using var keyBuffer = runtime.Upload<Kernels.RngKey>(keys);
+            using var tokens = runtime.Allocate<int>(rows);
+            using var status = runtime.Allocate<int>(rows);
+            TopKTopPSampler.Launch(runtime, logits, tokens, rows, cols, t, topK, topP, keyBuffer, 0, status);
+            var drawn = tokens.ToArray();
+            Assert.That(status.ToArray(), Is.All.EqualTo((int)Kernels.SampleStatus.Sampled), backend.ToString());
+            // The penalised logits, ranked: request 0 is greedy, request 1 draws from its top 20.
+            var z = Enumerable.Range(0, rows).Select(r => Enumerable.Range(0, cols)
+                .Select(c => (double)TopKTopPSampler.Penalise(x[r * cols + c], c)).ToArray()).ToArray();
+            Assert.That(drawn[0], Is.EqualTo(Array.IndexOf(z[0], z[0].Max())), "k = 1 is greedy");
+            var top20 = Enumerable.Range(0, cols).OrderByDescending(c => z[1][c]).Take(20).ToHashSet();
+            Assert.That(top20, Does.Contain(drawn[1]), "request 1 draws inside its top 20");
+            // Request 2: top-p 0.5 at T = 1.1, the smallest prefix of the sorted probabilities with half the mass.
+            var order = Enumerable.Range(0, cols).OrderByDescending(c => z[2][c]).ToArray();
+            var e = order.Select(c => Math.Exp((z[2][c] - z[2][order[0]]) / 1.1)).ToArray();
+            double half = 0.5 * e.Sum(), before = 0;
+            var nucleus = order.TakeWhile((c, i) => (before += i == 0 ? 0 : e[i - 1]) < half).ToHashSet();
+            Assert.That(nucleus, Does.Contain(drawn[2]), "request 2 draws inside its nucleus");
+            reference ??= drawn;
+            Assert.That(drawn, Is.EqualTo(reference), "same keys, same tokens on every backend");
+        }
+    }
+
+    [Test]
     public void ThePackageCameFromTheArtifactsFolder()
     {
         string packed = Path.Combine(Repository, "artifacts", "Kernels.0.1.0.nupkg");

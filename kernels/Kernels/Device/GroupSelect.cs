@@ -10,11 +10,9 @@ public interface IColumnMeasure
 }
 
 /// <summary>
-/// Threshold search over a row for explicitly grouped ILGPU kernels, without sorting: the first column in the order
-/// (key descending, column ascending) at which the running measure reaches a target. With a count measure this is the
-/// k-th largest element (top-k); with a probability mass it is the top-p cutoff. The key is found bit by bit from the
-/// top (32 passes, each a group sum), then the column among equal keys by bisection (⌈log2 cols⌉ passes). Every
-/// thread of the group must call it; loops have the same trip count in every thread (PoCL 3.1).
+/// A <see cref="PrefixSearch"/> run to its end in explicitly grouped ILGPU kernels: with a count measure the k-th
+/// largest column (top-k), with a probability mass the top-p cutoff. Every thread of the group must call it; its loop
+/// has the same trip count in every thread (PoCL 3.1).
 /// </summary>
 public static class GroupSelect
 {
@@ -24,58 +22,23 @@ public static class GroupSelect
     /// </summary>
     public static KeyColumn Prefix<TMeasure>(TMeasure measure, int cols, double target) where TMeasure : struct, IColumnMeasure
     {
-        uint threshold = 0;
-        for (int bit = 31; bit >= 0; bit--)
+        var search = PrefixSearch.Start(target, cols);
+        while (!search.Done)
         {
-            uint candidate = threshold | (1u << bit);
-            if (GroupReduce.SumDouble(AtLeast(measure, cols, candidate)) >= target)
-                threshold = candidate;
-        }
-        double above = threshold == uint.MaxValue ? 0.0 : GroupReduce.SumDouble(AtLeast(measure, cols, threshold + 1));
-        int lo = 0, hi = cols - 1;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >> 1;
-            if (above + GroupReduce.SumDouble(TiesThrough(measure, cols, threshold, mid)) >= target)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-        return new KeyColumn(threshold, lo);
-    }
-
-    // This thread's measure over its strided columns whose key is at least the threshold.
-    private static double AtLeast<TMeasure>(TMeasure measure, int cols, uint threshold) where TMeasure : struct, IColumnMeasure
-    {
-        double sum = 0.0;
-        for (int first = 0; first < cols; first += Group.DimX)
-        {
-            int col = first + Group.IdxX;
-            if (col < cols)
+            double sum = 0.0;
+            for (int first = 0; first < cols; first += Group.DimX)
             {
-                double m = measure.Measure(col, out uint key);
-                if (key >= threshold)
-                    sum += m;
+                int col = first + Group.IdxX;
+                if (col < cols)
+                {
+                    double m = measure.Measure(col, out uint key);
+                    if (search.Counts(key, col))
+                        sum += m;
+                }
             }
+            search.Advance(GroupReduce.SumDouble(sum));
         }
-        return sum;
-    }
-
-    // This thread's measure over its strided columns with key equal to the threshold and column at most last.
-    private static double TiesThrough<TMeasure>(TMeasure measure, int cols, uint threshold, int last) where TMeasure : struct, IColumnMeasure
-    {
-        double sum = 0.0;
-        for (int first = 0; first < cols; first += Group.DimX)
-        {
-            int col = first + Group.IdxX;
-            if (col < cols)
-            {
-                double m = measure.Measure(col, out uint key);
-                if (key == threshold && col <= last)
-                    sum += m;
-            }
-        }
-        return sum;
+        return search.Result;
     }
 }
 

@@ -5,8 +5,7 @@ namespace Kernels;
 
 /// <summary>
 /// One row of a truncation kernel on the ILGPU side: w = Transform(x)·scale recomputed from the logits on every pass
-/// (no per-row storage), and membership of the set S (top-k threshold, min-p). As an <see cref="IColumnMeasure"/> it
-/// measures a column by its count (for the top-k search) or by its mass e in S (for the top-p cutoff).
+/// (no per-row storage) and the min-p rule. As an <see cref="IColumnMeasure"/> (top-k selection) it counts columns.
 /// </summary>
 public struct DecodeRow<T> : IColumnMeasure where T : struct, ILogitTransform
 {
@@ -22,26 +21,15 @@ public struct DecodeRow<T> : IColumnMeasure where T : struct, ILogitTransform
     /// <summary>max w (valid once the row is scanned).</summary>
     public float Max;
 
-    /// <summary>1 when top-k truncates the row.</summary>
-    public int TopKActive;
-
-    /// <summary>The top-k threshold (valid when <see cref="TopKActive"/>).</summary>
-    public KeyColumn TopK;
-
     /// <summary>The min-p bound on e (0 without min-p).</summary>
     public float MinP;
-
-    /// <summary>1 to measure columns by count (every column 1), 0 to measure them by their mass in S.</summary>
-    public int CountMeasure;
 
     /// <summary>w of a column.</summary>
     public float W(int col) => default(T).Apply(Logits[Start + col], col) * Scale;
 
-    /// <summary>The mass e of a column in S (0 outside S) given its w.</summary>
-    public float Mass(int col, float w)
+    /// <summary>The mass e = 2^(w − max) of a column, 0 below min-p (top-k membership is the caller's).</summary>
+    public float Mass(float w)
     {
-        if (TopKActive != 0 && !TopK.Keeps(TruncationRules.OrderKey(w), col))
-            return 0f;
         float e = PortableMath.Exp2(w - Max);
         return e >= MinP ? e : 0f;
     }
@@ -51,6 +39,6 @@ public struct DecodeRow<T> : IColumnMeasure where T : struct, ILogitTransform
     {
         float w = W(col);
         key = TruncationRules.OrderKey(w);
-        return CountMeasure != 0 ? 1.0 : Mass(col, w);
+        return 1.0;
     }
 }

@@ -24,7 +24,7 @@ public static class TopKDevice
         int size = Group.DimX;
         int cols = args.Cols, k = args.K;
         long outStart = (long)row * k;
-        var ctx = new DecodeRow<T> { Logits = logits, Start = (long)row * cols, Scale = 1f, CountMeasure = 1 };
+        var ctx = new DecodeRow<T> { Logits = logits, Start = (long)row * cols, Scale = 1f };
 
         float nan = 0f;
         for (int first = 0; first < cols; first += size)

@@ -27,11 +27,13 @@ public static class TruncationRules
     /// <summary>Whether a per-row k truncates a row of <paramref name="cols"/> columns (0 &lt; k &lt; cols).</summary>
     public static bool TopKActive(int k, int cols) => k > 0 && k < cols;
 
+    // NaN is tested explicitly: PoCL 3.1 let a NaN p through the comparisons alone (an inverted, unordered compare).
+
     /// <summary>Whether a per-row top-p is in its domain (0, 1].</summary>
-    public static bool ValidTopP(float p) => p > 0f && p <= 1f;
+    public static bool ValidTopP(float p) => !float.IsNaN(p) && p > 0f && p <= 1f;
 
     /// <summary>Whether a per-row min-p is in its domain [0, 1].</summary>
-    public static bool ValidMinP(float minP) => minP >= 0f && minP <= 1f;
+    public static bool ValidMinP(float minP) => !float.IsNaN(minP) && minP >= 0f && minP <= 1f;
 
     /// <summary>
     /// A key whose unsigned order is the float order of a non-NaN w (−0 and +0 map to the same key), for threshold

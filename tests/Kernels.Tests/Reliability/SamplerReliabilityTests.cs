@@ -35,6 +35,15 @@ public sealed class SamplerReliabilityTests(Backend backend) : BackendTest(backe
         Case("gumbel-softmax: tau NaN", typeof(ArgumentOutOfRangeException), "tau"),
         Case("gumbel-softmax: null output", typeof(ArgumentNullException), "output"),
         Case("gumbel-softmax: short output", typeof(ArgumentException), "output"),
+        Case("decode: null top-p", typeof(ArgumentNullException), "topP"),
+        Case("decode: short top-k", typeof(ArgumentException), "topK"),
+        Case("decode: min-p from another runtime", typeof(ArgumentException), "minP"),
+        Case("decode: short keys", typeof(ArgumentException), "keys"),
+        Case("decode: short status", typeof(ArgumentException), "status"),
+        Case("decode: cols zero", typeof(ArgumentOutOfRangeException), "cols"),
+        Case("top-k selection: k above 1024", typeof(ArgumentOutOfRangeException), "k"),
+        Case("top-k selection: short values", typeof(ArgumentException), "values"),
+        Case("top-k selection: short indices", typeof(ArgumentException), "indices"),
     };
 
     private static TestCaseData Case(string name, Type exception, string parameter) =>
@@ -50,8 +59,26 @@ public sealed class SamplerReliabilityTests(Backend backend) : BackendTest(backe
         using var tokens = Runtime.Upload<int>(Enumerable.Repeat(-7, Rows * 4).ToArray());
         using var shortTokens = Runtime.Allocate<int>(Rows - 1);
         using var scores = Runtime.Upload<float>(Enumerable.Repeat(42f, Rows * 4).ToArray());
+        using var perRow = Runtime.Upload<float>(Enumerable.Repeat(1f, Rows).ToArray());
+        using var ks = Runtime.Upload<int>(new int[Rows]);
+        using var shortKs = Runtime.Allocate<int>(Rows - 1);
+        using var foreignRow = other.Allocate<float>(Rows);
+        using var keys = Runtime.Upload<RngKey>(new RngKey[Rows]);
+        using var shortKeys = Runtime.Allocate<RngKey>(Rows - 1);
+        using var wide = Runtime.Upload<float>(TestData.Logits(2000, 2));
+        using var wideValues = Runtime.Allocate<float>(1025);
+        using var wideIndices = Runtime.Allocate<int>(1025);
         Action call = name switch
         {
+            "decode: null top-p" => () => DecodeSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, ks, null!, perRow, keys, 0),
+            "decode: short top-k" => () => DecodeSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, shortKs, perRow, perRow, keys, 0),
+            "decode: min-p from another runtime" => () => DecodeSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, ks, perRow, foreignRow, keys, 0),
+            "decode: short keys" => () => DecodeSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, ks, perRow, perRow, shortKeys, 0),
+            "decode: short status" => () => DecodeSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, ks, perRow, perRow, keys, 0, shortKs),
+            "decode: cols zero" => () => DecodeSample.Launch(Runtime, logits, tokens, Rows, 0, perRow, ks, perRow, perRow, keys, 0),
+            "top-k selection: k above 1024" => () => TopK.Launch(Runtime, wide, wideValues, wideIndices, 1, 2000, 1025),
+            "top-k selection: short values" => () => TopK.Launch(Runtime, logits, scores, tokens, Rows, Cols, 5),
+            "top-k selection: short indices" => () => TopK.Launch(Runtime, logits, wideValues, shortTokens, Rows, Cols, 1),
             "categorical: null logits" => () => CategoricalSample.Launch(Runtime, null!, tokens, Rows, Cols, 1f, Key, 0),
             "categorical: short logits" => () => CategoricalSample.Launch(Runtime, shortLogits, tokens, Rows, Cols, 1f, Key, 0),
             "categorical: temperature zero" => () => CategoricalSample.Launch(Runtime, logits, tokens, Rows, Cols, 0f, Key, 0),

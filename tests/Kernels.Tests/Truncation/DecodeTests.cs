@@ -40,16 +40,17 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
         row[5] = float.NegativeInfinity;
         var kept = TruncationReference.Law(row, s.Temperature, s.K, s.P, s.MinP);
         Assert.That(kept.Margin, Is.GreaterThan(1e-4), "the test row has no decision near a threshold");
-        var status = new int[1];
         if (IsEmulated)
         {
             // The emulators make the cpu backend's decisions (checked here on 64 rows); the law is tested at full size on cpu.
             const int few = 64;
             var x64 = SamplerReference.Repeat(row, few);
             var settings = Enumerable.Repeat(s, few).ToArray();
-            var tokens = Launch(Runtime, x64, few, row.Length, settings, r => new RngKey(777, (uint)r), 0, null, rounds);
+            var statuses = new int[few];
+            var tokens = Launch(Runtime, x64, few, row.Length, settings, r => new RngKey(777, (uint)r), 0, statuses, rounds);
             using var cpu = Backends.Create(Backend.Cpu);
             Assert.That(tokens, Is.EqualTo(Launch(cpu, x64, few, row.Length, settings, r => new RngKey(777, (uint)r), 0, null, rounds)));
+            Assert.That(statuses, Is.All.EqualTo((int)(rounds == 0 ? SampleStatus.Fallback : SampleStatus.Sampled)));
             Assert.That(tokens.Select(t => kept.Law[t]), Is.All.GreaterThan(0));
             return;
         }
@@ -57,7 +58,7 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
         const int rows = 4000, launches = 100;
         var x = SamplerReference.Repeat(row, rows);
         var counts = new long[row.Length];
-        status = new int[rows];
+        var status = new int[rows];
         for (int launch = 0; launch < launches; launch++)
         {
             var tokens = Launch(x, rows, row.Length, s, key: r => new RngKey(777, (uint)r), offset: (ulong)launch, status, rounds);

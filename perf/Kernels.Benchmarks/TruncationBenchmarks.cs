@@ -1,0 +1,197 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading.Tasks;
+using BenchmarkDotNet.Attributes;
+using Kernels.Runtime;
+
+namespace Kernels.Benchmarks;
+
+/// <summary>
+/// Top-k selection and truncated decode sampling on the <c>cpu</c> backend, fp32 logits, against plain C# in the same
+/// run: a sort-based sampling pipeline (sort the row, cut top-k and top-p, sample: the baseline) and a
+/// <see cref="PriorityQueue{TElement, TPriority}"/> top-k. Rows run in parallel in every method. <see cref="Setup"/>
+/// checks the kernels against them before anything is timed: identical top-k values and indices, and every sampled
+/// token inside the kept set the sort computes. Bytes = the logits read once.
+/// </summary>
+[BenchmarkCategory("truncation")]
+public class TruncationBenchmarks
+{
+    /// <summary>k of the top-k methods.</summary>
+    public const int K = 50;
+
+    /// <summary>p of the top-p methods.</summary>
+    public const float P = 0.9f;
+
+    /// <summary>Temperature of the joint top-k + top-p methods.</summary>
+    public const float Temperature = 0.8f;
+
+    /// <summary>min-p of the min-p method (at temperature 1).</summary>
+    public const float MinP = 0.1f;
+
+    /// <summary>"ROWSxCOLS": a decode batch of 64 and a single request, vocabulary 128000.</summary>
+    [Params("64x128000", "1x128000")]
+    public string Shape { get; set; } = "64x128000";
+
+    /// <summary>The logits read once.</summary>
+    public static long BytesMoved(string shape)
+    {
+        var (rows, cols) = Reference.ParseShape(shape);
+        return (long)rows * cols * sizeof(float);
+    }
+
+    private int _rows, _cols;
+    private float[] _logits = [];
+    private double[] _uniforms = [];
+    private int[] _tokens = [];
+    private KernelRuntime? _runtime;
+    private KernelBuffer<float>? _logitBuffer, _values, _temperatures, _ones, _topP, _minP, _noMinP, _noTopP;
+    private KernelBuffer<int>? _indices, _tokenBuffer, _topK, _noTopK;
+    private KernelBuffer<RngKey>? _keys;
+
+    /// <summary>Allocates the data, creates the <c>cpu</c> runtime and verifies every method.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        (_rows, _cols) = Reference.ParseShape(Shape);
+        _logits = Reference.Logits((long)_rows * _cols, SoftmaxBenchmarks.Seed, SoftmaxBenchmarks.Scale);
+        var key = new RngKey(0x5EED);
+        _uniforms = Enumerable.Range(0, _rows).Select(r => Variates.Uniform(Rng.Block(Rng.RowKey(key, r), 0, 0).Low64)).ToArray();
+        _tokens = new int[_rows];
+        _runtime = KernelRuntime.Create(new KernelRuntimeOptions { Backend = Backend.Cpu });
+        _logitBuffer = _runtime.Upload<float>(_logits);
+        _values = _runtime.Allocate<float>(_rows * K);
+        _indices = _runtime.Allocate<int>(_rows * K);
+        _tokenBuffer = _runtime.Allocate<int>(_rows);
+        _temperatures = _runtime.Upload<float>(Enumerable.Repeat(Temperature, _rows).ToArray());
+        _ones = _runtime.Upload<float>(Enumerable.Repeat(1f, _rows).ToArray());
+        _topK = _runtime.Upload<int>(Enumerable.Repeat(K, _rows).ToArray());
+        _noTopK = _runtime.Upload<int>(new int[_rows]);
+        _topP = _runtime.Upload<float>(Enumerable.Repeat(P, _rows).ToArray());
+        _noTopP = _ones;
+        _minP = _runtime.Upload<float>(Enumerable.Repeat(MinP, _rows).ToArray());
+        _noMinP = _runtime.Upload<float>(new float[_rows]);
+        _keys = _runtime.Upload<RngKey>(Enumerable.Range(0, _rows).Select(r => Rng.RowKey(key, r)).ToArray());
+        Verify();
+    }
+
+    /// <summary>Frees the buffers and the runtime (which owns them).</summary>
+    [GlobalCleanup]
+    public void Cleanup() => _runtime?.Dispose();
+
+    /// <summary>
+    /// The baseline: per row, sort the column indices by logit descending (Array.Sort on a copy), keep the first k,
+    /// softmax them at temperature T, cut at cumulative mass p, sample by inverse CDF: what a sort-based pipeline does.
+    /// </summary>
+    [Benchmark(Baseline = true)]
+    public void SortTopKTopPSample() =>
+        Parallel.For(0, _rows, row => _tokens[row] = SortSample(_logits.AsSpan(row * _cols, _cols), K, P, Temperature, _uniforms[row]));
+
+    /// <summary>Top-k values and indices with a bounded <see cref="PriorityQueue{TElement, TPriority}"/> per row.</summary>
+    [Benchmark]
+    public int PriorityQueueTopK()
+    {
+        Parallel.For(0, _rows, row =>
+        {
+            var queue = new PriorityQueue<int, float>(K + 1);
+            var x = _logits.AsSpan(row * _cols, _cols);
+            for (int i = 0; i < x.Length; i++)
+            {
+                if (queue.Count < K)
+                    queue.Enqueue(i, x[i]);
+                else if (x[i] > x[queue.Peek()])
+                    queue.EnqueueDequeue(i, x[i]);
+            }
+            _tokens[row] = queue.Peek();
+        });
+        return _tokens[0];
+    }
+
+    /// <summary>The library's <see cref="TopK"/>: k = 50 values and indices per row, sorted.</summary>
+    [Benchmark]
+    public void KernelsTopK() => TopK.Launch(_runtime!, _logitBuffer!, _values!, _indices!, _rows, _cols, K);
+
+    /// <summary><see cref="DecodeSample"/> with top-k 50, top-p 0.9 and temperature 0.8 per row.</summary>
+    [Benchmark]
+    public ulong KernelsTopKTopPSample() =>
+        DecodeSample.Launch(_runtime!, _logitBuffer!, _tokenBuffer!, _rows, _cols, _temperatures!, _topK!, _topP!, _noMinP!, _keys!, 0);
+
+    /// <summary><see cref="DecodeSample"/> with min-p 0.1 at temperature 1 (no top-k, no top-p).</summary>
+    [Benchmark]
+    public ulong KernelsMinPSample() =>
+        DecodeSample.Launch(_runtime!, _logitBuffer!, _tokenBuffer!, _rows, _cols, _ones!, _noTopK!, _noTopP!, _minP!, _keys!, 0);
+
+    private static int SortSample(ReadOnlySpan<float> x, int k, float p, float temperature, double u)
+    {
+        var keys = new float[x.Length];
+        var index = new int[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            keys[i] = -x[i];
+            index[i] = i;
+        }
+        Array.Sort(keys, index);
+        double max = -keys[0], sum = 0;
+        var e = new double[k];
+        for (int i = 0; i < k; i++)
+            sum += e[i] = Math.Exp((-keys[i] - max) / temperature);
+        double cut = p * sum, running = 0;
+        int kept = 0;
+        while (kept < k && running < cut)
+            running += e[kept++];
+        double target = u * running, c = 0;
+        for (int i = 0; i < kept; i++)
+        {
+            c += e[i];
+            if (c > target)
+                return index[i];
+        }
+        return index[kept - 1];
+    }
+
+    private void Verify()
+    {
+        // Top-k: exactly the sort's first k (ties to the lowest index).
+        KernelsTopK();
+        var values = _values!.ToArray();
+        var indices = _indices!.ToArray();
+        for (int r = 0; r < _rows; r++)
+        {
+            var row = _logits.AsSpan(r * _cols, _cols).ToArray();
+            var expected = Enumerable.Range(0, _cols).OrderByDescending(i => row[i]).ThenBy(i => i).Take(K).ToArray();
+            if (!indices.Skip(r * K).Take(K).SequenceEqual(expected) || !values.Skip(r * K).Take(K).SequenceEqual(expected.Select(i => row[i])))
+                throw new InvalidOperationException($"{nameof(KernelsTopK)} differs from the sorted reference on row {r}.");
+        }
+        Console.WriteLine($"// verified {nameof(KernelsTopK)}: equal to the sorted reference on {_rows} rows");
+        PriorityQueueTopK();
+
+        // Samplers: every token inside the kept set of the sort (which the baseline samples from).
+        SortTopKTopPSample();
+        CheckKept(nameof(KernelsTopKTopPSample), () => { KernelsTopKTopPSample(); return _tokenBuffer!.ToArray(); }, Temperature, K, P, 0f);
+        CheckKept(nameof(SortTopKTopPSample), () => (int[])_tokens.Clone(), Temperature, K, P, 0f);
+        CheckKept(nameof(KernelsMinPSample), () => { KernelsMinPSample(); return _tokenBuffer!.ToArray(); }, 1f, 0, 1f, MinP);
+    }
+
+    private void CheckKept(string name, Func<int[]> run, float temperature, int k, float p, float minP)
+    {
+        var tokens = run();
+        for (int r = 0; r < _rows; r++)
+        {
+            var row = _logits.AsSpan(r * _cols, _cols).ToArray();
+            var order = Enumerable.Range(0, _cols).OrderByDescending(i => row[i]).ThenBy(i => i).ToArray();
+            double max = row[order[0]];
+            int limit = k > 0 ? k : _cols;
+            var e = order.Take(limit).Select(i => Math.Exp((row[i] - max) / temperature)).Where(v => v >= minP).ToArray();
+            double total = e.Sum(), running = 0;
+            var kept = new HashSet<int>();
+            for (int i = 0; i < e.Length && running < p * total; i++)
+            {
+                kept.Add(order[i]);
+                running += e[i];
+            }
+            if (!kept.Contains(tokens[r]))
+                throw new InvalidOperationException($"{name}: token {tokens[r]} of row {r} is outside the kept set.");
+        }
+        Console.WriteLine($"// verified {name}: {_rows} tokens inside the kept set");
+    }
+}
