@@ -63,6 +63,9 @@ public static class DemoCommand
         foreach (var (rows, cols) in shapes)
             ok &= RunShape(runtime, rows, cols, runs);
         ok &= LargeLogits(runtime);
+        Console.WriteLine();
+        var (decodeRows, decodeCols) = shapes[0];
+        ok &= DecodeDemo.Run(runtime, decodeRows, decodeCols, runs);
 
         Console.WriteLine();
         Console.WriteLine(ok ? "all checks passed" : "SOME CHECKS FAILED");

@@ -17,8 +17,9 @@ public static unsafe class DecodeCpu
 {
     private const int Lanes = 8;
 
-    // Min-p without top-k gathers its candidates when at most this many pass the prefilter; else it stays dense.
-    private const int GatherLimit = 4096;
+    // Min-p without top-k gathers its candidates when at most this many pass (a quarter of the row at most); else the
+    // row stays dense.
+    private const int GatherLimit = 16384;
 
     // The prefilter's margin in log2 units over PortableMath.Exp2's error (≈2 ulp): no column passing min-p is missed.
     private const float MinPMargin = 0.01f;
@@ -120,7 +121,7 @@ public static unsafe class DecodeCpu
     {
         var bound = Vector256.Create(MathF.Log2(minP) - MinPMargin);
         var vmax = Vector256.Create(max);
-        int n = 0;
+        int n = 0, limit = Math.Min(GatherLimit, cols / 4);
         for (int i = 0; i < cols; i += Lanes)
         {
             var d = Vector256.Load(w + i) - vmax;
@@ -135,7 +136,7 @@ public static unsafe class DecodeCpu
                 float e = PortableMath.Exp2(w[col] - max);
                 if (e > 0f && e >= minP)
                 {
-                    if (n == GatherLimit)
+                    if (n == limit)
                         return -1;
                     b.CandidateW[n] = w[col];
                     b.CandidateE[n] = e;
@@ -148,12 +149,24 @@ public static unsafe class DecodeCpu
         return n;
     }
 
-    // e = 2^(w − max) over the staged row, 0 below min-p and in the padding (where w is −inf).
+    // e = 2^(w − max) over the staged row, 0 below min-p and in the padding (where w is −inf); sixteen lanes with
+    // AVX-512 (the same bits: PortableMath), as this pass is the row's compute-bound one.
     private static void StageMass(float* w, float* e, int cols, float max, float minP)
     {
         var vmax = Vector256.Create(max);
         var vmin = Vector256.Create(minP);
-        for (int i = 0; i < cols; i += Lanes)
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vmax512 = Vector512.Create(max);
+            var vmin512 = Vector512.Create(minP);
+            for (; i + 2 * Lanes <= cols; i += 2 * Lanes)
+            {
+                var v = PortableMath.Exp2(Vector512.Load(w + i) - vmax512);
+                Vector512.Store(v & Vector512.GreaterThanOrEqual(v, vmin512), e + i);
+            }
+        }
+        for (; i < cols; i += Lanes)
         {
             var v = PortableMath.Exp2(Vector256.Load(w + i) - vmax);
             Vector256.Store(v & Vector256.GreaterThanOrEqual(v, vmin), e + i);

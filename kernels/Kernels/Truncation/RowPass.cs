@@ -25,42 +25,60 @@ public static unsafe class RowPass
         int sealAt = (k + Lanes - 1) & ~(Lanes - 1);
         var vscale = Vector256.Create(scale);
         var vmax = Vector256.Create(float.NegativeInfinity);
+        var vmax2 = vmax;
         var vnan = Vector256<float>.Zero;
+        int i = 0;
+        // Two vectors per step on the common path (no collector admission due): independent max chains, half the
+        // loop overhead; this pass must keep up with memory on every core.
+        for (; i <= cols - 2 * Lanes; i += 2 * Lanes)
+        {
+            var a = default(T).Apply(Vector256.Load(x + i), Vector256.Create(i) + Vector256<int>.Indices) * vscale;
+            var b = default(T).Apply(Vector256.Load(x + i + Lanes), Vector256.Create(i + Lanes) + Vector256<int>.Indices) * vscale;
+            vnan |= ~Vector256.Equals(a, a) | ~Vector256.Equals(b, b);
+            vmax = Vector256.MaxNative(vmax, a);
+            vmax2 = Vector256.MaxNative(vmax2, b);
+            if (stage != null)
+            {
+                Vector256.Store(a, stage + i);
+                Vector256.Store(b, stage + i + Lanes);
+            }
+            if (collector is not null)
+            {
+                Admit(collector, a, i, sealAt, 0xFF);
+                Admit(collector, b, i + Lanes, sealAt, 0xFF);
+            }
+        }
         var end = Vector256.Create(cols);
-        for (int i = 0; i < cols; i += Lanes)
+        for (; i < cols; i += Lanes)
         {
             var columns = Vector256.Create(i) + Vector256<int>.Indices;
-            Vector256<float> w;
-            uint live = 0xFF;
-            if (i <= cols - Lanes)
-            {
-                w = default(T).Apply(Vector256.Load(x + i), columns) * vscale;
-            }
-            else
-            {
-                var inside = Vector256.LessThan(columns, end).AsSingle();
-                w = Vector256.ConditionalSelect(inside, default(T).Apply(SoftmaxCpu.Load(x, i, cols, 0f), columns) * vscale,
-                    Vector256.Create(float.NegativeInfinity));
-                live = inside.ExtractMostSignificantBits();
-            }
+            var inside = Vector256.LessThan(columns, end).AsSingle();
+            var w = Vector256.ConditionalSelect(inside, default(T).Apply(SoftmaxCpu.Load(x, i, cols, 0f), columns) * vscale,
+                Vector256.Create(float.NegativeInfinity));
             vnan |= ~Vector256.Equals(w, w);
             vmax = Vector256.MaxNative(vmax, w);
             if (stage != null)
                 Vector256.Store(w, stage + i);
-            if (collector is null)
-                continue;
-            // The first k columns all enter; later ones only above the current k-th w.
-            uint admit = (i < sealAt ? 0xFFu : Vector256.GreaterThan(w, Vector256.Create(collector.Threshold)).ExtractMostSignificantBits()) & live;
-            while (admit != 0)
-            {
-                int lane = BitOperations.TrailingZeroCount(admit);
-                collector.Add(w.GetElement(lane), i + lane);
-                admit &= admit - 1;
-            }
-            if (i + Lanes == sealAt)
-                collector.Seal();
+            if (collector is not null)
+                Admit(collector, w, i, sealAt, inside.ExtractMostSignificantBits());
         }
+        vmax = Vector256.MaxNative(vmax, vmax2);
         max = VectorMath.HorizontalMax(vmax);
         nan = vnan != Vector256<float>.Zero;
+    }
+
+    // The first k columns (to the vector holding the k-th) all enter; later ones only above the current k-th w.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Admit(TopKCollector collector, Vector256<float> w, int i, int sealAt, uint live)
+    {
+        uint admit = (i < sealAt ? 0xFFu : Vector256.GreaterThan(w, Vector256.Create(collector.Threshold)).ExtractMostSignificantBits()) & live;
+        while (admit != 0)
+        {
+            int lane = BitOperations.TrailingZeroCount(admit);
+            collector.Add(w.GetElement(lane), i + lane);
+            admit &= admit - 1;
+        }
+        if (i + Lanes == sealAt)
+            collector.Seal();
     }
 }

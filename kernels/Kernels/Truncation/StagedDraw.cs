@@ -59,14 +59,11 @@ public static unsafe class StagedDraw
         var acc1 = Vector256<double>.Zero;
         var pw = Vector256.Create(pivotW);
         var pc = Vector256.Create(pivotCol);
-        for (int i = 0; i < padded; i += Lanes)
+        for (int i = 0; i < padded; i += 2 * Lanes)
         {
-            var v = Vector256.Load(e + i);
-            if (hasPivot)
-                v &= BeforeMask(Vector256.Load(w + i), cols.Load(i), pw, pc);
-            var (lo, hi) = Vector256.Widen(v);
-            acc0 += lo;
-            acc1 += hi;
+            acc0 += Widened(Masked(w, e, cols, i, hasPivot, pw, pc));
+            if (i + Lanes < padded)
+                acc1 += Widened(Masked(w, e, cols, i + Lanes, hasPivot, pw, pc));
         }
         return Vector256.Sum(acc0 + acc1);
     }
@@ -74,55 +71,66 @@ public static unsafe class StagedDraw
     /// <summary>
     /// Inverse CDF over S before the pivot, in column order: the first element whose running mass exceeds
     /// <paramref name="target"/>, else the last with mass. Returns its column, and its position in <paramref name="at"/>.
+    /// The walk adds one block of four vectors per step (independent sums, one dependent add), then scans the block
+    /// that crosses the target lane by lane.
     /// </summary>
     public static int Find<TCols>(float* w, float* e, TCols cols, int padded, bool hasPivot, float pivotW, int pivotCol, double target, out int at)
         where TCols : struct, IColumns
     {
+        const int Block = 4 * Lanes;
         var pw = Vector256.Create(pivotW);
         var pc = Vector256.Create(pivotCol);
         double running = 0.0;
-        int lastChunk = -1;
-        Vector256<float> lastMasked = default;
-        for (int i = 0; i < padded; i += Lanes)
+        int lastBlock = -1;
+        for (int i = 0; i < padded; i += Block)
         {
-            var v = Vector256.Load(e + i);
-            if (hasPivot)
-                v &= BeforeMask(Vector256.Load(w + i), cols.Load(i), pw, pc);
-            var (lo, hi) = Vector256.Widen(v);
-            double chunk = Vector256.Sum(lo + hi);
-            if (!(chunk > 0.0))
+            int stop = Math.Min(i + Block, padded);
+            double block = 0.0;
+            for (int j = i; j < stop; j += Lanes)
+                block += Vector256.Sum(Widened(Masked(w, e, cols, j, hasPivot, pw, pc)));
+            if (!(block > 0.0))
                 continue;
-            lastChunk = i;
-            lastMasked = v;
-            if (running + chunk > target)
+            lastBlock = i;
+            if (!(running + block > target))
             {
+                running += block;
+                continue;
+            }
+            for (int j = i; j < stop; j += Lanes)
+            {
+                var v = Masked(w, e, cols, j, hasPivot, pw, pc);
                 for (int lane = 0; lane < Lanes; lane++)
                 {
                     float m = v.GetElement(lane);
                     running += m;
                     if (m > 0f && running > target)
                     {
-                        at = i + lane;
+                        at = j + lane;
                         return cols.At(at);
                     }
                 }
             }
-            else
-            {
-                running += chunk;
-            }
         }
-        // Rounding left the target at or above the last running sum: the last element with mass.
-        for (int lane = Lanes - 1; lane > 0; lane--)
-        {
-            if (lastMasked.GetElement(lane) > 0f)
-            {
-                at = lastChunk + lane;
-                return cols.At(at);
-            }
-        }
-        at = lastChunk;
-        return cols.At(at); // S holds the row's max (e = 1), so some chunk has mass
+        // Rounding left the target at or above the last running sum: the last element with mass (S holds the row's
+        // max, e = 1, so there is one).
+        at = Math.Min(lastBlock + Block, padded) - 1;
+        while (at > lastBlock && !(e[at] > 0f && (!hasPivot || KeyIndex.Before(w[at], cols.At(at), pivotW, pivotCol))))
+            at--;
+        return cols.At(at);
+    }
+
+    // e on eight lanes, zero outside the columns before the pivot.
+    private static Vector256<float> Masked<TCols>(float* w, float* e, TCols cols, int i, bool hasPivot, Vector256<float> pw, Vector256<int> pc)
+        where TCols : struct, IColumns
+    {
+        var v = Vector256.Load(e + i);
+        return hasPivot ? v & BeforeMask(Vector256.Load(w + i), cols.Load(i), pw, pc) : v;
+    }
+
+    private static Vector256<double> Widened(Vector256<float> v)
+    {
+        var (lo, hi) = Vector256.Widen(v);
+        return lo + hi;
     }
 
     // Lanes whose (w, column) comes before the pivot in the order (KeyIndex.Before on eight lanes).

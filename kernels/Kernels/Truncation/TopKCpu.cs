@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using Kernels.Cpu;
 
 namespace Kernels;
@@ -23,24 +24,27 @@ public static unsafe class TopKCpu
         {
             var collector = t_collector ??= new TopKCollector();
             for (int row = start; row < end; row++)
-            {
-                long outStart = (long)row * args.K;
-                float* v = (float*)values + outStart;
-                int* c = (int*)indices + outStart;
-                RowPass.Run<T>((float*)logits + (long)row * args.Cols, args.Cols, 1f, null, collector, args.K, out _, out bool nan);
-                if (nan)
-                {
-                    new Span<float>(v, args.K).Fill(float.NaN);
-                    new Span<int>(c, args.K).Fill(SamplingMath.NoToken);
-                    continue;
-                }
-                var top = collector.Finish();
-                for (int i = 0; i < top.Length; i++)
-                {
-                    v[i] = TopKCollector.W(top[i]);
-                    c[i] = TopKCollector.Column(top[i]);
-                }
-            }
+                SelectRow<T>((float*)logits + (long)row * args.Cols, (float*)values + (long)row * args.K, (int*)indices + (long)row * args.K, args, collector);
+        }
+    }
+
+    // Fully optimised at first call: a row method runs only rows-times per launch, too few for tiering to promote it.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SelectRow<T>(float* x, float* values, int* indices, TopKArgs args, TopKCollector collector)
+        where T : struct, ILogitTransform
+    {
+        RowPass.Run<T>(x, args.Cols, 1f, null, collector, args.K, out _, out bool nan);
+        if (nan)
+        {
+            new Span<float>(values, args.K).Fill(float.NaN);
+            new Span<int>(indices, args.K).Fill(SamplingMath.NoToken);
+            return;
+        }
+        var top = collector.Finish();
+        for (int i = 0; i < top.Length; i++)
+        {
+            values[i] = TopKCollector.W(top[i]);
+            indices[i] = TopKCollector.Column(top[i]);
         }
     }
 }
