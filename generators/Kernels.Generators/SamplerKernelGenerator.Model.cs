@@ -11,4 +11,5 @@ internal sealed record SamplerKernelInfo(
     bool TopK,
     bool TopP,
     bool MinP,
+    bool Probabilities,
     TransformInfo? Transform);

@@ -33,7 +33,7 @@ public sealed partial class SamplerKernelGenerator
 
             var kind = (SamplerKind)(attribute.ConstructorArguments.FirstOrDefault().Value as int? ?? 0);
             var temperature = TemperatureMode.None;
-            bool perRowKeys = false, logProbabilities = false, topK = false, topP = false, minP = false;
+            bool perRowKeys = false, logProbabilities = false, topK = false, topP = false, minP = false, probabilities = false;
             var mode = GumbelSoftmaxMode.Soft;
             bool modeSet = false;
             string? transformName = null;
@@ -49,6 +49,7 @@ public sealed partial class SamplerKernelGenerator
                     case "TopK" when pair.Value.Value is bool value: topK = value; break;
                     case "TopP" when pair.Value.Value is bool value: topP = value; break;
                     case "MinP" when pair.Value.Value is bool value: minP = value; break;
+                    case "Probabilities" when pair.Value.Value is bool value: probabilities = value; break;
                     case "Transform": transformName = pair.Value.Value as string; break;
                 }
             }
@@ -72,7 +73,10 @@ public sealed partial class SamplerKernelGenerator
                             option, "randomised", type.Name, kind.ToString()));
                 }
             }
-            foreach (var (stage, set) in new[] { ("TopK", topK), ("TopP", topP), ("MinP", minP) })
+            if (probabilities && temperature != TemperatureMode.None)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
+                    "Temperature", "logit", type.Name, "probability"));
+            foreach (var (stage, set) in new[] { ("TopK", topK), ("TopP", topP), ("MinP", minP), ("Probabilities", probabilities) })
             {
                 if (set && kind != SamplerKind.Decode)
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
@@ -86,7 +90,7 @@ public sealed partial class SamplerKernelGenerator
                     if (FirstNonPortableCall(syntax, semanticModel, token) is { } call)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerTransformNotPortable, methodLocation, transformName, call));
                 });
-            return hierarchy is null ? null : new SamplerKernelInfo(hierarchy, kind, temperature, perRowKeys, logProbabilities, mode, topK, topP, minP, transform);
+            return hierarchy is null ? null : new SamplerKernelInfo(hierarchy, kind, temperature, perRowKeys, logProbabilities, mode, topK, topP, minP, probabilities, transform);
         }
 
         private static void CheckDefined<TEnum>(TEnum value, string name, Location? location, List<DiagnosticInfo> diagnostics) where TEnum : struct, Enum

@@ -96,8 +96,11 @@ public sealed class SamplerDiagnosticsTests
         Assert.That(Single(stages, "KRN1101").GetMessage(), Does.Contain("TopP").And.Contain("Decode").And.Contain("Categorical"));
         var selection = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.TopK, Temperature = TemperatureMode.Scalar)] public static partial class Best;");
         Assert.That(Single(selection, "KRN1101").GetMessage(), Does.Contain("Temperature").And.Contain("randomised").And.Contain("TopK"));
+        var tempered = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.Decode, Probabilities = true, Temperature = TemperatureMode.PerRow)] public static partial class FromProbabilities;");
+        Assert.That(Single(tempered, "KRN1101").GetMessage(), Does.Contain("Temperature").And.Contain("logit").And.Contain("probability"));
         Assert.That(stages.Result.GeneratedTrees, Is.Empty);
         Assert.That(selection.Result.GeneratedTrees, Is.Empty);
+        Assert.That(tempered.Result.GeneratedTrees, Is.Empty);
     }
 
     [Test]
@@ -224,7 +227,7 @@ public sealed class SamplerGeneratedSourceTests
         // Only the declared stages become parameters; the others are passed as absent.
         var decode = Generated(run, "Decode");
         Assert.That(decode, Does.Contain("global::Kernels.DecodeDevice.Row<GeneratedTransform>(logits, temperatures, keys, topK, topP, minP, tokens, status, args)"));
-        Assert.That(decode, Does.Contain("global::Kernels.TemperatureMode.Scalar, false, true, false, true, IlgpuKernel, CpuKernel"));
+        Assert.That(decode, Does.Contain("global::Kernels.TemperatureMode.Scalar, false, true, false, true, false, IlgpuKernel, CpuKernel"));
         Assert.That(decode, Does.Contain("int rows, int cols, float temperature, global::Kernels.Runtime.KernelBuffer<int> topK, global::Kernels.Runtime.KernelBuffer<float> minP, global::Kernels.RngKey key, ulong offset, global::Kernels.Runtime.KernelBuffer<int>? status = null)"));
         Assert.That(decode, Does.Contain("Kernel.Launch(runtime, logits, tokens, rows, cols, temperature, null, topK, null, minP, key, null, offset, status)"));
         Assert.That(decode, Does.Contain("Kernel.Run(runtime, logits, tokens, rows, cols, temperature, default, topK, default, minP, key, default, offset, status)"));

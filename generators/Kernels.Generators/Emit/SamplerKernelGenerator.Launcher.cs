@@ -40,7 +40,7 @@ public sealed partial class SamplerKernelGenerator
                     w.Line($"    {temperature}, {keys}, IlgpuKernel, CpuKernel);");
                     break;
                 case SamplerKind.Decode:
-                    w.Line($"    {temperature}, {keys}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, IlgpuKernel, CpuKernel);");
+                    w.Line($"    {temperature}, {keys}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, {Bool(model.Probabilities)}, IlgpuKernel, CpuKernel);");
                     break;
                 default:
                     w.Line($"    {temperature}, {keys}, global::Kernels.GumbelSoftmaxMode.{model.Mode}, IlgpuKernel, CpuKernel);");

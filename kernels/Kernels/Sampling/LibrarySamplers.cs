@@ -51,3 +51,10 @@ public static partial class DecodeSample;
 /// </summary>
 [SamplerKernel(SamplerKind.TopK)]
 public static partial class TopK;
+
+/// <summary>
+/// <see cref="DecodeSample"/> from probabilities (non-negative, any scale, e.g. a softmax kernel's output) instead of
+/// logits: per-request top-k, top-p, min-p and key, one token and a status per row.
+/// </summary>
+[SamplerKernel(SamplerKind.Decode, Probabilities = true, PerRowKeys = true, TopK = true, TopP = true, MinP = true)]
+public static partial class DecodeSampleFromProbabilities;

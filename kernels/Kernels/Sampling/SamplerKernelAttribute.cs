@@ -47,6 +47,12 @@ public sealed class SamplerKernelAttribute : Attribute
     public bool MinP { get; set; }
 
     /// <summary>
+    /// <see cref="SamplerKind.Decode"/> only: the rows are probabilities (non-negative, any scale; e.g. the output of a
+    /// softmax kernel) instead of logits. No temperature.
+    /// </summary>
+    public bool Probabilities { get; set; }
+
+    /// <summary>
     /// The name of a static method of the declaring class, <c>float F(float x)</c> or <c>float F(float x, int column)</c>,
     /// fused into both kernels and applied to each logit first (as for <see cref="SoftmaxKernelAttribute.Transform"/>).
     /// Cross-backend identity of samples holds exactly for transforms made of exactly rounded operations (arithmetic,

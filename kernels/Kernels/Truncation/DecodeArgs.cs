@@ -30,6 +30,9 @@ public struct DecodeArgs
     /// <summary>1 when the declaration has a min-p stage (min-p per row from a buffer).</summary>
     public int MinP;
 
+    /// <summary>1 when the rows are probabilities (non-negative, any scale) instead of logits.</summary>
+    public int Probabilities;
+
     /// <summary>1 when a status is written per row.</summary>
     public int WriteStatus;
 

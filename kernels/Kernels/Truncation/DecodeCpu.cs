@@ -65,29 +65,32 @@ public static unsafe class DecodeCpu
         float p = args.TopP != 0 ? topP[row] : 1f;
         float minP = args.MinP != 0 ? minPs[row] : 0f;
         bool truncate = args.TopK != 0 && TruncationRules.TopKActive(topK[row], cols);
-        if (TruncationRules.Outcome(scale, p, minP, false, 0f) == SampleStatus.InvalidParameter)
+        bool probabilities = args.Probabilities != 0;
+        if (TruncationRules.Outcome(scale, p, minP, false, false) == SampleStatus.InvalidParameter)
             return SampleStatus.InvalidParameter;
 
         // The one read of the logits: stage w, or collect the top k; max and NaN.
-        RowPass.Run<T>(x, cols, scale, truncate ? null : b.W, truncate ? collector : null, truncate ? topK[row] : 0, out float m, out bool nan);
-        var outcome = TruncationRules.Outcome(scale, p, minP, nan || m == float.PositiveInfinity, m);
+        RowPass.Run<T>(x, cols, scale, truncate ? null : b.W, truncate ? collector : null, truncate ? topK[row] : 0, out float m, out bool nan, out bool negative);
+        bool poisoned = nan || m == float.PositiveInfinity || (probabilities && negative);
+        var outcome = TruncationRules.Outcome(scale, p, minP, poisoned, TruncationRules.Empty(m, probabilities));
         if (outcome != SampleStatus.Sampled)
             return outcome;
 
+        var rule = new MassRule(m, minP, probabilities);
         var key = args.PerRowKeys != 0 ? keys[row] : Rng.RowKey(args.Key, row);
         bool fallback;
         if (truncate)
         {
-            int n = GatherTopK(collector.Finish(), m, minP, b);
+            int n = GatherTopK(collector.Finish(), rule, b);
             token = StagedDraw.Draw(b.CandidateW, b.CandidateE, new GatheredColumns(b.CandidateCols), Pad(n), p, key, args, out fallback);
         }
-        else if (minP > 0f && GatherMinP(b.W, cols, m, minP, b) is int n and >= 0)
+        else if (minP > 0f && GatherMinP(b.W, cols, rule, minP, b) is int n and >= 0)
         {
             token = StagedDraw.Draw(b.CandidateW, b.CandidateE, new GatheredColumns(b.CandidateCols), Pad(n), p, key, args, out fallback);
         }
         else
         {
-            StageMass(b.W, b.E, cols, m, minP);
+            StageMass(b.W, b.E, cols, rule);
             token = StagedDraw.Draw(b.W, b.E, new DenseColumns(), Pad(cols), p, key, args, out fallback);
         }
         return fallback ? SampleStatus.Fallback : SampleStatus.Sampled;
@@ -96,14 +99,14 @@ public static unsafe class DecodeCpu
     private static int Pad(int n) => (n + Lanes - 1) & ~(Lanes - 1);
 
     // The top k (in the order) with their e, those passing min-p, in column order, padded with e = 0.
-    private static int GatherTopK(ReadOnlySpan<ulong> top, float max, float minP, Buffers b)
+    private static int GatherTopK(ReadOnlySpan<ulong> top, MassRule rule, Buffers b)
     {
         int n = 0;
         foreach (ulong item in top)
         {
             float w = TopKCollector.W(item);
-            float e = PortableMath.Exp2(w - max);
-            if (e > 0f && e >= minP)
+            float e = rule.Mass(w);
+            if (e > 0f)
             {
                 b.CandidateW[n] = w;
                 b.CandidateE[n] = e;
@@ -116,15 +119,16 @@ public static unsafe class DecodeCpu
         return n;
     }
 
-    // Columns whose w can pass min-p (a margin below log2(min-p)), tested exactly; −1 when more than GatherLimit pass.
-    private static int GatherMinP(float* w, int cols, float max, float minP, Buffers b)
+    // Columns whose w can pass min-p (logits: a margin below log2(min-p) under the max; probabilities: the bound itself),
+    // tested exactly; −1 when more than GatherLimit pass.
+    private static int GatherMinP(float* w, int cols, MassRule rule, float minP, Buffers b)
     {
-        var bound = Vector256.Create(MathF.Log2(minP) - MinPMargin);
-        var vmax = Vector256.Create(max);
+        var bound = Vector256.Create(rule.Probabilities != 0 ? rule.Bound : MathF.Log2(minP) - MinPMargin);
+        var shift = Vector256.Create(rule.Probabilities != 0 ? 0f : rule.Max);
         int n = 0, limit = Math.Min(GatherLimit, cols / 4);
         for (int i = 0; i < cols; i += Lanes)
         {
-            var d = Vector256.Load(w + i) - vmax;
+            var d = Vector256.Load(w + i) - shift;
             uint pass = Vector256.GreaterThanOrEqual(d, bound).ExtractMostSignificantBits();
             while (pass != 0)
             {
@@ -133,8 +137,8 @@ public static unsafe class DecodeCpu
                 int col = i + lane;
                 if (col >= cols)
                     break;
-                float e = PortableMath.Exp2(w[col] - max);
-                if (e > 0f && e >= minP)
+                float e = rule.Mass(w[col]);
+                if (e > 0f)
                 {
                     if (n == limit)
                         return -1;
@@ -149,28 +153,18 @@ public static unsafe class DecodeCpu
         return n;
     }
 
-    // e = 2^(w − max) over the staged row, 0 below min-p and in the padding (where w is −inf); sixteen lanes with
-    // AVX-512 (the same bits: PortableMath), as this pass is the row's compute-bound one.
-    private static void StageMass(float* w, float* e, int cols, float max, float minP)
+    // The mass of every staged column (0 below min-p and in the padding, where w is −inf); sixteen lanes with AVX-512
+    // (the same bits: MassRule), as this is the row's compute-bound pass.
+    private static void StageMass(float* w, float* e, int cols, MassRule rule)
     {
-        var vmax = Vector256.Create(max);
-        var vmin = Vector256.Create(minP);
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
-            var vmax512 = Vector512.Create(max);
-            var vmin512 = Vector512.Create(minP);
             for (; i + 2 * Lanes <= cols; i += 2 * Lanes)
-            {
-                var v = PortableMath.Exp2(Vector512.Load(w + i) - vmax512);
-                Vector512.Store(v & Vector512.GreaterThanOrEqual(v, vmin512), e + i);
-            }
+                Vector512.Store(rule.Mass(Vector512.Load(w + i)), e + i);
         }
         for (; i < cols; i += Lanes)
-        {
-            var v = PortableMath.Exp2(Vector256.Load(w + i) - vmax);
-            Vector256.Store(v & Vector256.GreaterThanOrEqual(v, vmin), e + i);
-        }
+            Vector256.Store(rule.Mass(Vector256.Load(w + i)), e + i);
     }
 
     private static void SortByColumn(Buffers b, int n)

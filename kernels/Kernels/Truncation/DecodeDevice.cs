@@ -34,8 +34,9 @@ public static class DecodeDevice
             Logits = logits,
             Start = (long)row * cols,
             Scale = args.PerRowTemperature != 0 ? SamplingMath.Log2Scale(temperatures[row]) : args.Scale,
-            MinP = args.MinP != 0 ? minP[row] : 0f,
         };
+        float rowMinP = args.MinP != 0 ? minP[row] : 0f;
+        bool probabilities = args.Probabilities != 0;
         float p = args.TopP != 0 ? topP[row] : 1f;
         int k = args.TopK != 0 ? topK[row] : 0;
 
@@ -48,15 +49,17 @@ public static class DecodeDevice
             if (col < cols)
             {
                 float w = ctx.W(col);
-                if (SoftmaxMath.Poisons(w))
+                if (TruncationRules.Poisons(w, probabilities))
                     poisoned = 1f;
                 else if (w > max)
                     max = w;
             }
         }
         poisoned = GroupReduce.Max(poisoned);
-        ctx.Max = GroupReduce.Max(max);
-        var machine = DecodeMachine.Start(TruncationRules.Outcome(ctx.Scale, p, ctx.MinP, poisoned != 0f, ctx.Max), k, p, cols, args.Rounds);
+        max = GroupReduce.Max(max);
+        ctx.Rule = new MassRule(max, rowMinP, probabilities);
+        var outcome = TruncationRules.Outcome(ctx.Scale, p, rowMinP, poisoned != 0f, TruncationRules.Empty(max, probabilities));
+        var machine = DecodeMachine.Start(outcome, k, p, cols, args.Rounds);
         var key = args.PerRowKeys != 0 ? keys[row] : Rng.RowKey(args.Key, row);
 
         int segment = (cols + Group.DimX - 1) / Group.DimX;

@@ -5,7 +5,7 @@ namespace Kernels;
 
 /// <summary>
 /// One row of a truncation kernel on the ILGPU side: w = Transform(x)·scale recomputed from the logits on every pass
-/// (no per-row storage) and the min-p rule. As an <see cref="IColumnMeasure"/> (top-k selection) it counts columns.
+/// (no per-row storage) and its <see cref="MassRule"/>. As an <see cref="IColumnMeasure"/> (top-k selection) it counts columns.
 /// </summary>
 public struct DecodeRow<T> : IColumnMeasure where T : struct, ILogitTransform
 {
@@ -18,21 +18,14 @@ public struct DecodeRow<T> : IColumnMeasure where T : struct, ILogitTransform
     /// <summary>log2(e)/T.</summary>
     public float Scale;
 
-    /// <summary>max w (valid once the row is scanned).</summary>
-    public float Max;
-
-    /// <summary>The min-p bound on e (0 without min-p).</summary>
-    public float MinP;
+    /// <summary>The mass rule (valid once the row is scanned: it holds max w).</summary>
+    public MassRule Rule;
 
     /// <summary>w of a column.</summary>
     public float W(int col) => default(T).Apply(Logits[Start + col], col) * Scale;
 
-    /// <summary>The mass e = 2^(w − max) of a column, 0 below min-p (top-k membership is the caller's).</summary>
-    public float Mass(float w)
-    {
-        float e = PortableMath.Exp2(w - Max);
-        return e >= MinP ? e : 0f;
-    }
+    /// <summary>The mass of a column, 0 below min-p (top-k membership is the caller's).</summary>
+    public float Mass(float w) => Rule.Mass(w);
 
     /// <inheritdoc/>
     public double Measure(int col, out uint key)

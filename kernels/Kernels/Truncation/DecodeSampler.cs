@@ -20,6 +20,9 @@ namespace Kernels;
 /// <para><b>Randomness</b>: round r of a row uses <c>Rng.Block(key, r, offset)</c>; a launch consumes
 /// <see cref="OffsetsPerLaunch"/> offset. Same keys and offset, same tokens on every backend except at near-ties of the
 /// float64 running sums (≈1e-12 relative).</para>
+/// <para><b>From probabilities</b> (<c>Probabilities = true</c>, no temperature): w = Transform(x) and e = w, min-p keeps
+/// w ≥ min-p·max w; a negative, NaN or +inf value makes the row <see cref="SampleStatus.InvalidData"/>, an all-zero row
+/// <see cref="SampleStatus.Empty"/>. Rows need not sum to 1.</para>
 /// <para>ILGPU backends need double support (the float64 sums).</para>
 /// </remarks>
 public sealed unsafe class DecodeSampler
@@ -31,7 +34,7 @@ public sealed unsafe class DecodeSampler
     private readonly CpuEntry _cpu;
 
     /// <summary>Describes a generated sampler.</summary>
-    public DecodeSampler(TemperatureMode temperature, bool perRowKeys, bool topK, bool topP, bool minP,
+    public DecodeSampler(TemperatureMode temperature, bool perRowKeys, bool topK, bool topP, bool minP, bool probabilities,
         Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, DecodeArgs> ilgpu,
         CpuEntry cpu)
     {
@@ -40,6 +43,7 @@ public sealed unsafe class DecodeSampler
         TopK = topK;
         TopP = topP;
         MinP = minP;
+        Probabilities = probabilities;
         _ilgpu = ilgpu;
         _cpu = cpu;
     }
@@ -58,6 +62,9 @@ public sealed unsafe class DecodeSampler
 
     /// <summary>Whether the sampler has a min-p stage.</summary>
     public bool MinP { get; }
+
+    /// <summary>Whether its rows are probabilities (non-negative, any scale) rather than logits.</summary>
+    public bool Probabilities { get; }
 
     /// <summary>RNG offsets one launch consumes: 1.</summary>
     public const ulong OffsetsPerLaunch = 1;
@@ -204,7 +211,8 @@ public sealed unsafe class DecodeSampler
         {
             Rows = rows,
             Cols = cols,
-            Scale = Temperature == TemperatureMode.Scalar ? SamplingMath.Log2Scale(temperature) : (float)SamplingMath.Log2E,
+            Scale = Probabilities ? 1f : Temperature == TemperatureMode.Scalar ? SamplingMath.Log2Scale(temperature) : (float)SamplingMath.Log2E,
+            Probabilities = Probabilities ? 1 : 0,
             PerRowTemperature = Temperature == TemperatureMode.PerRow ? 1 : 0,
             PerRowKeys = PerRowKeys ? 1 : 0,
             TopK = TopK ? 1 : 0,

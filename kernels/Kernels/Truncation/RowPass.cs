@@ -6,8 +6,8 @@ using Kernels.Cpu;
 namespace Kernels;
 
 /// <summary>
-/// The CPU truncation kernels' one read of a row: w = Transform(x)·scale eight lanes at a time, its max and whether it
-/// holds NaN, and either the staged w (for later passes in cache) or the top k columns collected on the fly.
+/// The CPU truncation kernels' one read of a row: w = Transform(x)·scale eight lanes at a time, its max, whether it
+/// holds NaN or a negative value, and either the staged w (for later passes in cache) or the top k columns collected on the fly.
 /// </summary>
 public static unsafe class RowPass
 {
@@ -18,7 +18,7 @@ public static unsafe class RowPass
     /// when it is not null, admits columns into <paramref name="collector"/> (reset to k) when it is not null.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run<T>(float* x, int cols, float scale, float* stage, TopKCollector? collector, int k, out float max, out bool nan)
+    public static void Run<T>(float* x, int cols, float scale, float* stage, TopKCollector? collector, int k, out float max, out bool nan, out bool negative)
         where T : struct, ILogitTransform
     {
         collector?.Reset(k);
@@ -27,6 +27,7 @@ public static unsafe class RowPass
         var vmax = Vector256.Create(float.NegativeInfinity);
         var vmax2 = vmax;
         var vnan = Vector256<float>.Zero;
+        var vneg = Vector256<float>.Zero;
         int i = 0;
         // Two vectors per step on the common path (no collector admission due): independent max chains, half the
         // loop overhead; this pass must keep up with memory on every core.
@@ -35,6 +36,7 @@ public static unsafe class RowPass
             var a = default(T).Apply(Vector256.Load(x + i), Vector256.Create(i) + Vector256<int>.Indices) * vscale;
             var b = default(T).Apply(Vector256.Load(x + i + Lanes), Vector256.Create(i + Lanes) + Vector256<int>.Indices) * vscale;
             vnan |= ~Vector256.Equals(a, a) | ~Vector256.Equals(b, b);
+            vneg |= Vector256.LessThan(a, Vector256<float>.Zero) | Vector256.LessThan(b, Vector256<float>.Zero);
             vmax = Vector256.MaxNative(vmax, a);
             vmax2 = Vector256.MaxNative(vmax2, b);
             if (stage != null)
@@ -56,6 +58,7 @@ public static unsafe class RowPass
             var w = Vector256.ConditionalSelect(inside, default(T).Apply(SoftmaxCpu.Load(x, i, cols, 0f), columns) * vscale,
                 Vector256.Create(float.NegativeInfinity));
             vnan |= ~Vector256.Equals(w, w);
+            vneg |= Vector256.LessThan(w, Vector256<float>.Zero) & inside;
             vmax = Vector256.MaxNative(vmax, w);
             if (stage != null)
                 Vector256.Store(w, stage + i);
@@ -65,6 +68,7 @@ public static unsafe class RowPass
         vmax = Vector256.MaxNative(vmax, vmax2);
         max = VectorMath.HorizontalMax(vmax);
         nan = vnan != Vector256<float>.Zero;
+        negative = vneg != Vector256<float>.Zero;
     }
 
     // The first k columns (to the vector holding the k-th) all enter; later ones only above the current k-th w.

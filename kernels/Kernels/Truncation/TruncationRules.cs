@@ -10,7 +10,7 @@ namespace Kernels;
 /// <para><b>Order</b>: columns are ranked by w descending, then by column ascending (ties go to the lowest index; <see cref="Device.KeyIndex.Before"/>).
 /// −0 and +0 are equal.</para>
 /// <para><b>Kept set</b> of a row, with w = Transform(x)·log2(e)/T, M = max w and e = 2^(w − M)
-/// (<see cref="PortableMath.Exp2(float)"/>): top-k keeps the first k columns in the order (inactive when k ≤ 0 or
+/// (<see cref="PortableMath.Exp2(float)"/>; from probabilities w = Transform(x) and e = w, see <see cref="MassRule"/>): top-k keeps the first k columns in the order (inactive when k ≤ 0 or
 /// k ≥ cols); min-p keeps e ≥ min-p (p_i ≥ min-p·p_max); S is their intersection, restricted to e &gt; 0, with mass
 /// T_S = Σ_S e; top-p (inactive when p = 1) keeps the columns j of S whose mass before j in the order, over S, is below
 /// p·T_S (the smallest prefix of S with mass ≥ p·T_S). The token is drawn from the kept set with probability
@@ -49,17 +49,23 @@ public static class TruncationRules
     public static float FromOrderKey(uint key) =>
         Interop.IntAsFloat((key & 0x80000000u) != 0 ? key & 0x7FFFFFFFu : ~key);
 
+    /// <summary>Whether a w invalidates its row: NaN or +inf, and for probabilities a negative value.</summary>
+    public static bool Poisons(float w, bool probabilities) => SoftmaxMath.Poisons(w) || (probabilities && w < 0f);
+
+    /// <summary>Whether a row with max w <paramref name="max"/> has nothing to draw: all −inf (logits), all 0 (probabilities).</summary>
+    public static bool Empty(float max, bool probabilities) => probabilities ? !(max > 0f) : max == float.NegativeInfinity;
+
     /// <summary>
     /// A row's outcome before drawing: <see cref="SampleStatus.InvalidParameter"/> for a NaN scale (invalid temperature),
-    /// p ∉ (0, 1] or min-p ∉ [0, 1]; <see cref="SampleStatus.InvalidData"/> for NaN or +inf in w;
-    /// <see cref="SampleStatus.Empty"/> when max w is −inf; else <see cref="SampleStatus.Sampled"/>.
+    /// p ∉ (0, 1] or min-p ∉ [0, 1]; <see cref="SampleStatus.InvalidData"/> for a <see cref="Poisons"/> value;
+    /// <see cref="SampleStatus.Empty"/> for an <see cref="Empty"/> row; else <see cref="SampleStatus.Sampled"/>.
     /// </summary>
-    public static SampleStatus Outcome(float scale, float p, float minP, bool poisoned, float max)
+    public static SampleStatus Outcome(float scale, float p, float minP, bool poisoned, bool empty)
     {
         if (float.IsNaN(scale) || !ValidTopP(p) || !ValidMinP(minP))
             return SampleStatus.InvalidParameter;
         if (poisoned)
             return SampleStatus.InvalidData;
-        return max == float.NegativeInfinity ? SampleStatus.Empty : SampleStatus.Sampled;
+        return empty ? SampleStatus.Empty : SampleStatus.Sampled;
     }
 }

@@ -84,6 +84,72 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
     }
 
     [Test]
+    public void FromProbabilitiesTheKeptLawAndTheCpuDecisions()
+    {
+        // Unnormalised probabilities (scale 7) with zeros: the law of their top-k 12, min-p 0.02, top-p 0.85.
+        var logits = TestData.Logits(40, seed: 12, scale: 1.5);
+        var probs = logits.Select((v, i) => i % 9 == 4 ? 0f : 7f * MathF.Exp(v)).ToArray();
+        var s = new Settings(1f, 12, 0.85f, 0.02f);
+        var kept = TruncationReference.Law(probs.Select(v => v > 0 ? MathF.Log(v) : float.NegativeInfinity).ToArray(), 1.0, s.K, s.P, s.MinP);
+        Assert.That(kept.Margin, Is.GreaterThan(1e-4));
+        int rows = IsEmulated ? 64 : 4000, launches = IsEmulated ? 1 : 100;
+        var x = SamplerReference.Repeat(probs, rows);
+        var counts = new long[probs.Length];
+        for (int launch = 0; launch < launches; launch++)
+        {
+            var tokens = LaunchProbabilities(Runtime, x, rows, probs.Length, Enumerable.Repeat(s, rows).ToArray(), (ulong)launch, null);
+            foreach (int t in tokens)
+                counts[t]++;
+            if (IsEmulated)
+            {
+                using var cpu = Backends.Create(Backend.Cpu);
+                Assert.That(tokens, Is.EqualTo(LaunchProbabilities(cpu, x, rows, probs.Length, Enumerable.Repeat(s, rows).ToArray(), (ulong)launch, null)));
+            }
+        }
+        for (int i = 0; i < probs.Length; i++)
+        {
+            if (kept.Law[i] == 0)
+                Assert.That(counts[i], Is.Zero, $"column {i} is outside the kept set");
+        }
+        if (!IsEmulated)
+            ChiSquare.AssertFits(counts, kept.Law, $"from probabilities {s} on {Backend.ToName()}");
+    }
+
+    [Test]
+    public void ProbabilityRowsWithBadDataHaveTheirStatus()
+    {
+        const int cols = 17;
+        var good = Enumerable.Range(0, cols).Select(i => 0.1f + i % 5).ToArray();
+        var rows = new (float[] Row, SampleStatus Status)[]
+        {
+            (good, SampleStatus.Sampled),
+            (good.Select((v, i) => i == 3 ? -0.5f : v).ToArray(), SampleStatus.InvalidData),
+            (good.Select((v, i) => i == 8 ? float.NaN : v).ToArray(), SampleStatus.InvalidData),
+            (good.Select((v, i) => i == 1 ? float.PositiveInfinity : v).ToArray(), SampleStatus.InvalidData),
+            (new float[cols], SampleStatus.Empty),
+            (good.Select((v, i) => i == 6 ? 1e30f : 0f).ToArray(), SampleStatus.Sampled),
+        };
+        var status = new int[rows.Length];
+        var tokens = LaunchProbabilities(Runtime, rows.SelectMany(r => r.Row).ToArray(), rows.Length, cols,
+            Enumerable.Repeat(new Settings(1f, 0, 0.9f, 0f), rows.Length).ToArray(), 0, status);
+        for (int r = 0; r < rows.Length; r++)
+            Assert.That((SampleStatus)status[r], Is.EqualTo(rows[r].Status), $"row {r}");
+        Assert.That(tokens[0], Is.InRange(0, cols - 1));
+        Assert.That(tokens.Skip(1).Take(4), Is.All.EqualTo(-1));
+        Assert.That(tokens[5], Is.EqualTo(6), "the only non-zero probability");
+    }
+
+    private static int[] LaunchProbabilities(KernelRuntime runtime, float[] x, int rows, int cols, Settings[] s, ulong offset, int[]? status)
+    {
+        var tokens = new int[rows];
+        var statuses = new int[rows];
+        DecodeSampleFromProbabilities.Run(runtime, x, tokens, rows, cols, s.Select(v => v.K).ToArray(), s.Select(v => v.P).ToArray(),
+            s.Select(v => v.MinP).ToArray(), Enumerable.Range(0, rows).Select(r => new RngKey(4321, (uint)r)).ToArray(), offset, statuses);
+        statuses.CopyTo(status ?? new int[rows], 0);
+        return tokens;
+    }
+
+    [Test]
     public void NoTokenOutsideTheKeptSetOverManySmallRows()
     {
         // Exhaustive over small vocabularies: every row its own settings and key.
