@@ -1,0 +1,380 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Kernels.Cpu;
+
+namespace Kernels;
+
+/// <summary>
+/// The CPU side of Y = X·Wᵀ for W compressed N:M (dense when N = M), register-blocked with AVX-512 FMA.
+/// </summary>
+/// <remarks>
+/// <para>Work is split over cores by blocks of <see cref="BlockRows"/> weight rows. A block is first packed into a
+/// per-thread buffer that stays in L2: its kept values, zero-padded to whole 16-lane chunks, and each kept value's
+/// column decoded from the metadata (vectorised: 16 fields at a time from one 64-bit read). Then for every 4 rows of
+/// X, every 4 weight rows are multiplied by a 4 x 4 micro-kernel holding 16 vector accumulators, so each loaded chunk of
+/// X and of W feeds four FMAs. Rows of X left over (Batch mod 4, and GEMV) use a 4 x 1 kernel.</para>
+/// <para><b>Gathering X</b>: when M = 2N (1:2, 2:4, 4:8), a chunk of 16 kept values spans 32 columns, so its X values
+/// are selected from two registers by one two-source permute (vpermt2ps) per chunk, row of X and weight row.
+/// Otherwise (1:4, 2:8, ...) they are gathered (vgatherdps). Dense weights need neither.</para>
+/// <para>Without AVX-512 a scalar loop over the same packed block runs (correct, not fast).</para>
+/// </remarks>
+public static unsafe class SparseMatMulCpu
+{
+    /// <summary>Weight rows packed and scheduled together.</summary>
+    public const int BlockRows = 32;
+
+    private const int Chunk = 16;
+
+    [ThreadStatic] private static float[]? t_values;
+    [ThreadStatic] private static int[]? t_columns;
+
+    private enum Mode { Dense, Permute, Gather, Scalar }
+
+    /// <summary>Computes Y [Batch, Out] = epilogue(X [Batch, In] · Wᵀ + bias).</summary>
+    public static void Run<T>(nint x, nint values, nint metadata, nint bias, nint y, SparseMatMulArgs args)
+        where T : struct, ILogitTransform
+    {
+        var mode = ModeOf(args);
+        float[]? padded = null;
+        int xStride = args.In;
+        if (mode == Mode.Permute && args.In % (2 * Chunk) != 0)
+        {
+            // The permute reads X 32 columns at a time: a copy whose rows are zero-padded to a multiple of 32.
+            xStride = (args.In + 2 * Chunk - 1) / (2 * Chunk) * (2 * Chunk);
+            padded = GC.AllocateArray<float>(args.Batch * xStride, pinned: true);
+            for (int r = 0; r < args.Batch; r++)
+                new ReadOnlySpan<float>((float*)x + (long)r * args.In, args.In).CopyTo(padded.AsSpan(r * xStride));
+        }
+        fixed (float* xp = padded)
+        {
+            var job = new Job<T>(padded is null ? (float*)x : xp, xStride, (float*)values, (uint*)metadata, (float*)bias, (float*)y, args, mode);
+            int blocks = (args.Out + BlockRows - 1) / BlockRows;
+            RowScheduler.For(blocks, (int)Math.Min(int.MaxValue, (long)BlockRows * args.In * Math.Max(1, args.Batch) / 4), job);
+        }
+    }
+
+    private static Mode ModeOf(SparseMatMulArgs args)
+    {
+        if (!Avx512F.IsSupported)
+            return Mode.Scalar;
+        if (args.N == args.M)
+            return Mode.Dense;
+        bool decodable = args.Bits <= 4 && Chunk % args.N == 0;
+        if (!decodable)
+            return Mode.Gather;
+        return args.M == 2 * args.N ? Mode.Permute : Mode.Gather;
+    }
+
+    private readonly struct Job<T>(float* x, int xStride, float* values, uint* metadata, float* bias, float* y, SparseMatMulArgs args, Mode mode) : IRowJob
+        where T : struct, ILogitTransform
+    {
+        public void Run(int start, int end)
+        {
+            int keptPad = (args.Kept + Chunk - 1) / Chunk * Chunk;
+            if (mode == Mode.Dense)
+            {
+                for (int b = start; b < end; b++)
+                    Block<T>(b, values, null, args.Kept, x, xStride, bias, y, args, mode);
+                return;
+            }
+            var packedValues = t_values is { } v && v.Length >= BlockRows * keptPad ? v : (t_values = GC.AllocateArray<float>(BlockRows * keptPad, pinned: true));
+            var packedColumns = t_columns is { } c && c.Length >= BlockRows * keptPad ? c : (t_columns = GC.AllocateArray<int>(BlockRows * keptPad, pinned: true));
+            fixed (float* pv = packedValues)
+            fixed (int* pc = packedColumns)
+            {
+                for (int b = start; b < end; b++)
+                {
+                    int first = b * BlockRows, count = Math.Min(BlockRows, args.Out - first);
+                    for (int i = 0; i < count; i++)
+                        Pack(first + i, pv + i * keptPad, pc + i * keptPad, keptPad, values, metadata, args, mode);
+                    Block<T>(b, pv, pc, keptPad, x, xStride, bias, y, args, mode);
+                }
+            }
+        }
+    }
+
+    /// <summary>Copies weight row <paramref name="row"/>'s kept values and decodes their columns, both zero-padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pack(int row, float* dstValues, int* dstColumns, int keptPad, float* values, uint* metadata, SparseMatMulArgs args, Mode mode)
+    {
+        int kept = args.Kept;
+        new ReadOnlySpan<float>(values + (long)row * kept, kept).CopyTo(new Span<float>(dstValues, kept));
+        new Span<float>(dstValues + kept, keptPad - kept).Clear();
+        new Span<int>(dstColumns + kept, keptPad - kept).Clear();
+        uint* meta = metadata + (long)row * args.MetaWords;
+        if (mode is Mode.Permute || (mode is Mode.Gather && args.Bits <= 4 && Chunk % args.N == 0))
+        {
+            // 16 fields of Bits bits start on a byte (16·Bits bits per chunk): one 64-bit read, shifted per lane.
+            int bits = args.Bits, rowBytes = args.MetaWords * 4, groupsPerChunk = Chunk / args.N;
+            var shiftLo = Vector512.Create(0UL, 1, 2, 3, 4, 5, 6, 7) * (ulong)bits;
+            var shiftHi = Vector512.Create(8UL, 9, 10, 11, 12, 13, 14, 15) * (ulong)bits;
+            var fieldMask = Vector512.Create((1UL << bits) - 1);
+            var laneBase = Vector512<int>.Indices / Vector512.Create(args.N) * Vector512.Create(args.M);
+            for (int c = 0; c * Chunk < kept; c++)
+            {
+                ulong field = ReadBits((byte*)meta, rowBytes, 2 * bits * c);
+                var all = Vector512.Create(field);
+                var lo = Avx512F.ShiftRightLogicalVariable(all, shiftLo) & fieldMask;
+                var hi = Avx512F.ShiftRightLogicalVariable(all, shiftHi) & fieldMask;
+                var column = Vector512.Narrow(lo, hi).AsInt32() + laneBase;
+                if (mode == Mode.Gather)
+                    column += Vector512.Create(c * groupsPerChunk * args.M);
+                // Lanes past the row's last kept value point at a valid column (0 or the chunk's first) and carry value 0.
+                int remaining = kept - c * Chunk;
+                if (remaining < Chunk)
+                    column = Vector512.ConditionalSelect(Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(remaining)), column, Vector512<int>.Zero);
+                column.Store(dstColumns + c * Chunk);
+            }
+        }
+        else
+        {
+            var stream = new ReadOnlySpan<uint>(meta, args.MetaWords);
+            for (int j = 0; j < kept; j++)
+                dstColumns[j] = NmSparseMatrix.Column(stream, j, args.N, args.M, args.Bits);
+        }
+    }
+
+    private static ulong ReadBits(byte* row, int rowBytes, int offset)
+    {
+        if (offset + 8 <= rowBytes)
+            return Unsafe.ReadUnaligned<ulong>(row + offset);
+        ulong field = 0;
+        for (int i = offset; i < rowBytes; i++)
+            field |= (ulong)row[i] << (8 * (i - offset));
+        return field;
+    }
+
+    /// <summary>All rows of X against weight rows [b·BlockRows, ...) packed at <paramref name="w"/> (stride <paramref name="wStride"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block<T>(int b, float* w, int* columns, int wStride, float* x, int xStride, float* bias, float* y, SparseMatMulArgs args, Mode mode)
+        where T : struct, ILogitTransform
+    {
+        int first = b * BlockRows, count = Math.Min(BlockRows, args.Out - first);
+        if (mode == Mode.Dense)
+            w += (long)first * wStride;
+        float* sums = stackalloc float[16];
+        int chunks = wStride / Chunk; // whole chunks (the dense tail is added in DenseTail)
+        for (int r0 = 0; r0 < args.Batch; r0 += 4)
+        {
+            int rows = Math.Min(4, args.Batch - r0);
+            for (int o0 = 0; o0 < count; o0 += 4)
+            {
+                // Fewer than 4 weight rows left: repeat the last one (its extra sums are dropped).
+                int o1 = Math.Min(o0 + 1, count - 1), o2 = Math.Min(o0 + 2, count - 1), o3 = Math.Min(o0 + 3, count - 1);
+                float* w0 = w + (long)o0 * wStride, w1 = w + (long)o1 * wStride, w2 = w + (long)o2 * wStride, w3 = w + (long)o3 * wStride;
+                int* c0 = columns + o0 * wStride, c1 = columns + o1 * wStride, c2 = columns + o2 * wStride, c3 = columns + o3 * wStride;
+                int outs = Math.Min(4, count - o0);
+                if (rows == 4 && mode != Mode.Scalar && mode != Mode.Gather)
+                {
+                    float* x0 = x + (long)r0 * xStride;
+                    if (mode == Mode.Permute)
+                        Permute4x4(w0, w1, w2, w3, c0, c1, c2, c3, x0, xStride, chunks, sums);
+                    else
+                        Dense4x4(w0, w1, w2, w3, x0, xStride, args.In, sums);
+                    Store<T>(sums, r0, 4, first + o0, outs, bias, y, args);
+                    continue;
+                }
+                for (int r = r0; r < r0 + rows; r++)
+                {
+                    float* xr = x + (long)r * xStride;
+                    switch (mode)
+                    {
+                        case Mode.Permute: Permute4x1(w0, w1, w2, w3, c0, c1, c2, c3, xr, chunks, sums); break;
+                        case Mode.Gather: Gather4x1(w0, w1, w2, w3, c0, c1, c2, c3, xr, chunks, sums); break;
+                        case Mode.Dense: Dense4x1(w0, w1, w2, w3, xr, args.In, sums); break;
+                        default: Scalar4x1(w0, w1, w2, w3, c0, c1, c2, c3, xr, args.Kept, sums); break;
+                    }
+                    Store<T>(sums, r, 1, first + o0, outs, bias, y, args);
+                }
+            }
+        }
+    }
+
+    // sums[4·i + r]: weight row o0 + i, X row r0 + r.
+    private static void Store<T>(float* sums, int r0, int rows, int o0, int outs, float* bias, float* y, SparseMatMulArgs args)
+        where T : struct, ILogitTransform
+    {
+        for (int i = 0; i < outs; i++)
+        {
+            float b = args.HasBias != 0 ? bias[o0 + i] : 0f;
+            for (int r = 0; r < rows; r++)
+                y[(long)(r0 + r) * args.Out + o0 + i] = default(T).Apply(sums[4 * i + r] + b, o0 + i);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Pick(Vector512<float> lo, Vector512<float> hi, int* columns) =>
+        Avx512F.PermuteVar16x32x2(lo, Vector512.Load(columns), hi);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Permute4x4(float* w0, float* w1, float* w2, float* w3, int* c0, int* c1, int* c2, int* c3,
+        float* x, int xStride, int chunks, float* sums)
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        float* x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        for (int c = 0; c < chunks; c++)
+        {
+            int k = c * Chunk, xk = 2 * k;
+            var l0 = Vector512.Load(x + xk); var h0 = Vector512.Load(x + xk + Chunk);
+            var l1 = Vector512.Load(x1 + xk); var h1 = Vector512.Load(x1 + xk + Chunk);
+            var l2 = Vector512.Load(x2 + xk); var h2 = Vector512.Load(x2 + xk + Chunk);
+            var l3 = Vector512.Load(x3 + xk); var h3 = Vector512.Load(x3 + xk + Chunk);
+            var v = Vector512.Load(w0 + k); var i = Vector512.Load(c0 + k);
+            a00 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l0, i, h0), a00);
+            a01 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l1, i, h1), a01);
+            a02 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l2, i, h2), a02);
+            a03 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l3, i, h3), a03);
+            v = Vector512.Load(w1 + k); i = Vector512.Load(c1 + k);
+            a10 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l0, i, h0), a10);
+            a11 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l1, i, h1), a11);
+            a12 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l2, i, h2), a12);
+            a13 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l3, i, h3), a13);
+            v = Vector512.Load(w2 + k); i = Vector512.Load(c2 + k);
+            a20 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l0, i, h0), a20);
+            a21 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l1, i, h1), a21);
+            a22 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l2, i, h2), a22);
+            a23 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l3, i, h3), a23);
+            v = Vector512.Load(w3 + k); i = Vector512.Load(c3 + k);
+            a30 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l0, i, h0), a30);
+            a31 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l1, i, h1), a31);
+            a32 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l2, i, h2), a32);
+            a33 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l3, i, h3), a33);
+        }
+        Sums16(sums, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Permute4x1(float* w0, float* w1, float* w2, float* w3, int* c0, int* c1, int* c2, int* c3, float* x, int chunks, float* sums)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int c = 0; c < chunks; c++)
+        {
+            int k = c * Chunk;
+            var lo = Vector512.Load(x + 2 * k);
+            var hi = Vector512.Load(x + 2 * k + Chunk);
+            a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(w0 + k), Pick(lo, hi, c0 + k), a0);
+            a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(w1 + k), Pick(lo, hi, c1 + k), a1);
+            a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(w2 + k), Pick(lo, hi, c2 + k), a2);
+            a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(w3 + k), Pick(lo, hi, c3 + k), a3);
+        }
+        Sums4(sums, a0, a1, a2, a3);
+    }
+
+    // .NET exposes no 512-bit gather: two 8-lane AVX2 gathers.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Gather(float* x, int* columns) =>
+        Vector512.Create(Avx2.GatherVector256(x, Vector256.Load(columns), 4), Avx2.GatherVector256(x, Vector256.Load(columns + 8), 4));
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gather4x1(float* w0, float* w1, float* w2, float* w3, int* c0, int* c1, int* c2, int* c3, float* x, int chunks, float* sums)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int c = 0; c < chunks; c++)
+        {
+            int k = c * Chunk;
+            a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(w0 + k), Gather(x, c0 + k), a0);
+            a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(w1 + k), Gather(x, c1 + k), a1);
+            a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(w2 + k), Gather(x, c2 + k), a2);
+            a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(w3 + k), Gather(x, c3 + k), a3);
+        }
+        Sums4(sums, a0, a1, a2, a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dense4x4(float* w0, float* w1, float* w2, float* w3, float* x, int xStride, int cols, float* sums)
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        float* x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        int k = 0;
+        for (; k <= cols - Chunk; k += Chunk)
+        {
+            var p0 = Vector512.Load(x + k); var p1 = Vector512.Load(x1 + k); var p2 = Vector512.Load(x2 + k); var p3 = Vector512.Load(x3 + k);
+            var v = Vector512.Load(w0 + k);
+            a00 = Avx512F.FusedMultiplyAdd(v, p0, a00); a01 = Avx512F.FusedMultiplyAdd(v, p1, a01);
+            a02 = Avx512F.FusedMultiplyAdd(v, p2, a02); a03 = Avx512F.FusedMultiplyAdd(v, p3, a03);
+            v = Vector512.Load(w1 + k);
+            a10 = Avx512F.FusedMultiplyAdd(v, p0, a10); a11 = Avx512F.FusedMultiplyAdd(v, p1, a11);
+            a12 = Avx512F.FusedMultiplyAdd(v, p2, a12); a13 = Avx512F.FusedMultiplyAdd(v, p3, a13);
+            v = Vector512.Load(w2 + k);
+            a20 = Avx512F.FusedMultiplyAdd(v, p0, a20); a21 = Avx512F.FusedMultiplyAdd(v, p1, a21);
+            a22 = Avx512F.FusedMultiplyAdd(v, p2, a22); a23 = Avx512F.FusedMultiplyAdd(v, p3, a23);
+            v = Vector512.Load(w3 + k);
+            a30 = Avx512F.FusedMultiplyAdd(v, p0, a30); a31 = Avx512F.FusedMultiplyAdd(v, p1, a31);
+            a32 = Avx512F.FusedMultiplyAdd(v, p2, a32); a33 = Avx512F.FusedMultiplyAdd(v, p3, a33);
+        }
+        Sums16(sums, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
+        float** ws = stackalloc float*[] { w0, w1, w2, w3 };
+        for (; k < cols; k++)
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                float wk = ws[i][k];
+                sums[4 * i] += wk * x[k];
+                sums[4 * i + 1] += wk * x1[k];
+                sums[4 * i + 2] += wk * x2[k];
+                sums[4 * i + 3] += wk * x3[k];
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dense4x1(float* w0, float* w1, float* w2, float* w3, float* x, int cols, float* sums)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int k = 0;
+        for (; k <= cols - Chunk; k += Chunk)
+        {
+            var p = Vector512.Load(x + k);
+            a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(w0 + k), p, a0);
+            a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(w1 + k), p, a1);
+            a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(w2 + k), p, a2);
+            a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(w3 + k), p, a3);
+        }
+        Sums4(sums, a0, a1, a2, a3);
+        for (; k < cols; k++)
+        {
+            sums[0] += w0[k] * x[k];
+            sums[4] += w1[k] * x[k];
+            sums[8] += w2[k] * x[k];
+            sums[12] += w3[k] * x[k];
+        }
+    }
+
+    // Without AVX-512 (also dense, whose "columns" are null: kept value j is column j).
+    private static void Scalar4x1(float* w0, float* w1, float* w2, float* w3, int* c0, int* c1, int* c2, int* c3, float* x, int kept, float* sums)
+    {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        for (int j = 0; j < kept; j++)
+        {
+            s0 += w0[j] * x[c0 is null ? j : c0[j]];
+            s1 += w1[j] * x[c1 is null ? j : c1[j]];
+            s2 += w2[j] * x[c2 is null ? j : c2[j]];
+            s3 += w3[j] * x[c3 is null ? j : c3[j]];
+        }
+        sums[0] = s0; sums[4] = s1; sums[8] = s2; sums[12] = s3;
+    }
+
+    private static void Sums4(float* sums, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
+    {
+        sums[0] = Vector512.Sum(a0);
+        sums[4] = Vector512.Sum(a1);
+        sums[8] = Vector512.Sum(a2);
+        sums[12] = Vector512.Sum(a3);
+    }
+
+    private static void Sums16(float* sums,
+        Vector512<float> a00, Vector512<float> a01, Vector512<float> a02, Vector512<float> a03,
+        Vector512<float> a10, Vector512<float> a11, Vector512<float> a12, Vector512<float> a13,
+        Vector512<float> a20, Vector512<float> a21, Vector512<float> a22, Vector512<float> a23,
+        Vector512<float> a30, Vector512<float> a31, Vector512<float> a32, Vector512<float> a33)
+    {
+        sums[0] = Vector512.Sum(a00); sums[1] = Vector512.Sum(a01); sums[2] = Vector512.Sum(a02); sums[3] = Vector512.Sum(a03);
+        sums[4] = Vector512.Sum(a10); sums[5] = Vector512.Sum(a11); sums[6] = Vector512.Sum(a12); sums[7] = Vector512.Sum(a13);
+        sums[8] = Vector512.Sum(a20); sums[9] = Vector512.Sum(a21); sums[10] = Vector512.Sum(a22); sums[11] = Vector512.Sum(a23);
+        sums[12] = Vector512.Sum(a30); sums[13] = Vector512.Sum(a31); sums[14] = Vector512.Sum(a32); sums[15] = Vector512.Sum(a33);
+    }
+}
