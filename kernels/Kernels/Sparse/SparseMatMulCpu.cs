@@ -81,6 +81,15 @@ public static unsafe class SparseMatMulCpu
             }
             var packedValues = t_values is { } v && v.Length >= BlockRows * keptPad ? v : (t_values = GC.AllocateArray<float>(BlockRows * keptPad, pinned: true));
             var packedColumns = t_columns is { } c && c.Length >= BlockRows * keptPad ? c : (t_columns = GC.AllocateArray<int>(BlockRows * keptPad, pinned: true));
+            // Whole chunks: the values are read in place (only the columns are packed); otherwise both, zero-padded.
+            bool inPlace = keptPad == args.Kept;
+            // Decode (1–3 rows of X, 1:2 and 2:4): the columns are decoded inside the product, nothing is packed.
+            if (inPlace && args.Batch < 4 && mode == Mode.Permute && args.Bits <= 2)
+            {
+                for (int b = start; b < end; b++)
+                    Block<T>(b, values + (long)b * BlockRows * keptPad, null, keptPad, x, xStride, bias, y, args, mode, metadata);
+                return;
+            }
             fixed (float* pv = packedValues)
             fixed (int* pc = packedColumns)
             {
@@ -88,23 +97,39 @@ public static unsafe class SparseMatMulCpu
                 {
                     int first = b * BlockRows, count = Math.Min(BlockRows, args.Out - first);
                     for (int i = 0; i < count; i++)
-                        Pack(first + i, pv + i * keptPad, pc + i * keptPad, keptPad, values, metadata, args, mode);
-                    Block<T>(b, pv, pc, keptPad, x, xStride, bias, y, args, mode);
+                        Pack(first + i, inPlace ? null : pv + i * keptPad, pc + i * keptPad, keptPad, values, metadata, args, mode);
+                    Block<T>(b, inPlace ? values + (long)first * keptPad : pv, pc, keptPad, x, xStride, bias, y, args, mode);
                 }
             }
         }
     }
 
-    /// <summary>Copies weight row <paramref name="row"/>'s kept values and decodes their columns, both zero-padded.</summary>
+    /// <summary>Decodes weight row <paramref name="row"/>'s columns and, unless <paramref name="dstValues"/> is null, copies its kept values; both zero-padded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pack(int row, float* dstValues, int* dstColumns, int keptPad, float* values, uint* metadata, SparseMatMulArgs args, Mode mode)
     {
         int kept = args.Kept;
-        new ReadOnlySpan<float>(values + (long)row * kept, kept).CopyTo(new Span<float>(dstValues, kept));
-        new Span<float>(dstValues + kept, keptPad - kept).Clear();
+        if (dstValues != null)
+        {
+            new ReadOnlySpan<float>(values + (long)row * kept, kept).CopyTo(new Span<float>(dstValues, kept));
+            new Span<float>(dstValues + kept, keptPad - kept).Clear();
+        }
         new Span<int>(dstColumns + kept, keptPad - kept).Clear();
         uint* meta = metadata + (long)row * args.MetaWords;
-        if (mode is Mode.Permute || (mode is Mode.Gather && args.Bits <= 4 && Chunk % args.N == 0))
+        if (mode is Mode.Permute && args.Bits <= 2)
+        {
+            var (shifts, mask, laneBase) = Decoder(args.Bits, args.N, args.M);
+            for (int c = 0; c < kept / Chunk; c++)
+                Columns16((byte*)meta, c, args.Bits, shifts, mask, laneBase).Store(dstColumns + c * Chunk);
+            // A partial last chunk: its padded lanes carry value 0, any column in the span will do.
+            if (kept % Chunk != 0)
+            {
+                var stream = new ReadOnlySpan<uint>(meta, args.MetaWords);
+                for (int j = kept / Chunk * Chunk; j < kept; j++)
+                    dstColumns[j] = NmSparseMatrix.Column(stream, j, args.N, args.M, args.Bits) & (2 * Chunk - 1);
+            }
+        }
+        else if (mode is Mode.Permute || (mode is Mode.Gather && args.Bits <= 4 && Chunk % args.N == 0))
         {
             // 16 fields of Bits bits start on a byte (16·Bits bits per chunk): one 64-bit read, shifted per lane.
             int bits = args.Bits, rowBytes = args.MetaWords * 4, groupsPerChunk = Chunk / args.N;
@@ -148,7 +173,8 @@ public static unsafe class SparseMatMulCpu
 
     /// <summary>All rows of X against weight rows [b·BlockRows, ...) packed at <paramref name="w"/> (stride <paramref name="wStride"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block<T>(int b, float* w, int* columns, int wStride, float* x, int xStride, float* bias, float* y, SparseMatMulArgs args, Mode mode)
+    private static void Block<T>(int b, float* w, int* columns, int wStride, float* x, int xStride, float* bias, float* y, SparseMatMulArgs args, Mode mode,
+        uint* metadata = null)
         where T : struct, ILogitTransform
     {
         int first = b * BlockRows, count = Math.Min(BlockRows, args.Out - first);
@@ -179,6 +205,15 @@ public static unsafe class SparseMatMulCpu
                 for (int r = r0; r < r0 + rows; r++)
                 {
                     float* xr = x + (long)r * xStride;
+                    if (metadata != null)
+                    {
+                        uint* m0 = metadata + (long)(first + o0) * args.MetaWords;
+                        FusedPermute4x1(w0, w1, w2, w3, (byte*)m0, (byte*)(metadata + (long)(first + o1) * args.MetaWords),
+                            (byte*)(metadata + (long)(first + o2) * args.MetaWords), (byte*)(metadata + (long)(first + o3) * args.MetaWords),
+                            args.Bits, args.N, xr, chunks, sums);
+                        Store<T>(sums, r, 1, first + o0, outs, bias, y, args);
+                        continue;
+                    }
                     switch (mode)
                     {
                         case Mode.Permute: Permute4x1(w0, w1, w2, w3, c0, c1, c2, c3, xr, chunks, sums); break;
@@ -244,6 +279,40 @@ public static unsafe class SparseMatMulCpu
             a33 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l3, i, h3), a33);
         }
         Sums16(sums, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
+    }
+
+    /// <summary>
+    /// Columns (within their 32-column span) of kept values 16c..16c+15 when Bits ≤ 2, so that a chunk's fields fit one
+    /// 16- or 32-bit read: field j = (read >> j·Bits) &amp; mask, plus its group's first column (ternary logic: (f &amp; mask) | base).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Columns16(byte* meta, int c, int bits, Vector512<uint> shifts, Vector512<uint> mask, Vector512<uint> laneBase)
+    {
+        uint read = bits == 2 ? ((uint*)meta)[c] : ((ushort*)meta)[c];
+        var fields = Avx512F.ShiftRightLogicalVariable(Vector512.Create(read), shifts);
+        return Avx512F.TernaryLogic(fields, mask, laneBase, 0xEA).AsInt32();
+    }
+
+    private static (Vector512<uint> Shifts, Vector512<uint> Mask, Vector512<uint> LaneBase) Decoder(int bits, int n, int m) =>
+        (Vector512<uint>.Indices * (uint)bits, Vector512.Create((1u << bits) - 1), Vector512<uint>.Indices / (uint)n * (uint)m);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FusedPermute4x1(float* w0, float* w1, float* w2, float* w3, byte* m0, byte* m1, byte* m2, byte* m3,
+        int bits, int n, float* x, int chunks, float* sums)
+    {
+        var (shifts, mask, laneBase) = Decoder(bits, n, 2 * n);
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int c = 0; c < chunks; c++)
+        {
+            int k = c * Chunk;
+            var lo = Vector512.Load(x + 2 * k);
+            var hi = Vector512.Load(x + 2 * k + Chunk);
+            a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(w0 + k), Avx512F.PermuteVar16x32x2(lo, Columns16(m0, c, bits, shifts, mask, laneBase), hi), a0);
+            a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(w1 + k), Avx512F.PermuteVar16x32x2(lo, Columns16(m1, c, bits, shifts, mask, laneBase), hi), a1);
+            a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(w2 + k), Avx512F.PermuteVar16x32x2(lo, Columns16(m2, c, bits, shifts, mask, laneBase), hi), a2);
+            a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(w3 + k), Avx512F.PermuteVar16x32x2(lo, Columns16(m3, c, bits, shifts, mask, laneBase), hi), a3);
+        }
+        Sums4(sums, a0, a1, a2, a3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -33,6 +33,8 @@ public sealed class SparseMatMulTests(Backend backend) : BackendTest(backend)
     [TestCase(1, 1, 1, 37, 301)]
     [TestCase(1, 1, 17, 35, 129)]
     [TestCase(2, 4, 8, 64, 512)]
+    [TestCase(2, 4, 3, 37, 4 * 64)] // whole chunks, decode-sized batch: columns decoded inside the product
+    [TestCase(1, 2, 1, 19, 2 * 32)]
     public void ProductEqualsTheFloat64ProductOfTheMaskedWeights(int n, int m, int batch, int outs, int ins)
     {
         if (IsEmulated && (long)batch * outs * ins > 300_000)
