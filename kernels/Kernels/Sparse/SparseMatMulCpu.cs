@@ -30,7 +30,13 @@ public static unsafe class SparseMatMulCpu
     [ThreadStatic] private static float[]? t_values;
     [ThreadStatic] private static int[]? t_columns;
 
-    private enum Mode { Dense, Permute, Gather, Scalar }
+    private enum Mode { Dense, Permute, Gather, Scalar, Outer }
+
+    /// <summary>Rows of X per transposed block in the prefill kernel (4 vectors of 16).</summary>
+    private const int OuterRows = 64;
+
+    /// <summary>From this many rows of X on, sparse products use the transposed-X (outer product) kernel.</summary>
+    private const int OuterMinBatch = 32;
 
     /// <summary>Computes Y [Batch, Out] = epilogue(X [Batch, In] · Wᵀ + bias).</summary>
     public static void Run<T>(nint x, nint values, nint metadata, nint bias, nint y, SparseMatMulArgs args)
@@ -39,7 +45,16 @@ public static unsafe class SparseMatMulCpu
         var mode = ModeOf(args);
         float[]? padded = null;
         int xStride = args.In;
-        if (mode == Mode.Permute && args.In % (2 * Chunk) != 0)
+        if (mode is Mode.Permute or Mode.Gather && args.Batch >= OuterMinBatch)
+        {
+            // Prefill: X transposed in blocks of 64 rows, [block][In][64], so that each kept value feeds 4 FMAs of 16 rows.
+            mode = Mode.Outer;
+            int blocks = (args.Batch + OuterRows - 1) / OuterRows;
+            padded = GC.AllocateArray<float>(blocks * args.In * OuterRows, pinned: true);
+            fixed (float* xt = padded)
+                Transpose((float*)x, xt, args.Batch, args.In);
+        }
+        else if (mode == Mode.Permute && args.In % (2 * Chunk) != 0)
         {
             // The permute reads X 32 columns at a time: a copy whose rows are zero-padded to a multiple of 32.
             xStride = (args.In + 2 * Chunk - 1) / (2 * Chunk) * (2 * Chunk);
@@ -93,6 +108,17 @@ public static unsafe class SparseMatMulCpu
             fixed (float* pv = packedValues)
             fixed (int* pc = packedColumns)
             {
+                if (mode == Mode.Outer)
+                {
+                    for (int b = start; b < end; b++)
+                    {
+                        int first = b * BlockRows, count = Math.Min(BlockRows, args.Out - first);
+                        for (int i = 0; i < count; i++)
+                            Pack(first + i, inPlace ? null : pv + i * keptPad, pc + i * keptPad, keptPad, values, metadata, args, Mode.Gather);
+                        Outer<T>(first, count, inPlace ? values + (long)first * keptPad : pv, pc, keptPad, x, bias, y, args);
+                    }
+                    return;
+                }
                 for (int b = start; b < end; b++)
                 {
                     int first = b * BlockRows, count = Math.Min(BlockRows, args.Out - first);
@@ -182,7 +208,10 @@ public static unsafe class SparseMatMulCpu
             w += (long)first * wStride;
         float* sums = stackalloc float[16];
         int chunks = wStride / Chunk; // whole chunks (the dense tail is added in DenseTail)
-        for (int r0 = 0; r0 < args.Batch; r0 += 4)
+        int blocked = mode is Mode.Permute or Mode.Dense && metadata == null ? args.Batch / 4 * 4 : 0;
+        if (blocked > 0)
+            Blocked4x4<T>(first, count, w, columns, wStride, x, xStride, blocked, bias, y, args, mode);
+        for (int r0 = blocked; r0 < args.Batch; r0 += 4)
         {
             int rows = Math.Min(4, args.Batch - r0);
             for (int o0 = 0; o0 < count; o0 += 4)
@@ -192,16 +221,6 @@ public static unsafe class SparseMatMulCpu
                 float* w0 = w + (long)o0 * wStride, w1 = w + (long)o1 * wStride, w2 = w + (long)o2 * wStride, w3 = w + (long)o3 * wStride;
                 int* c0 = columns + o0 * wStride, c1 = columns + o1 * wStride, c2 = columns + o2 * wStride, c3 = columns + o3 * wStride;
                 int outs = Math.Min(4, count - o0);
-                if (rows == 4 && mode != Mode.Scalar && mode != Mode.Gather)
-                {
-                    float* x0 = x + (long)r0 * xStride;
-                    if (mode == Mode.Permute)
-                        Permute4x4(w0, w1, w2, w3, c0, c1, c2, c3, x0, xStride, chunks, sums);
-                    else
-                        Dense4x4(w0, w1, w2, w3, x0, xStride, args.In, sums);
-                    Store<T>(sums, r0, 4, first + o0, outs, bias, y, args);
-                    continue;
-                }
                 for (int r = r0; r < r0 + rows; r++)
                 {
                     float* xr = x + (long)r * xStride;
@@ -227,6 +246,159 @@ public static unsafe class SparseMatMulCpu
         }
     }
 
+    // In tiles of 16 columns so that the 16 destination rows being written (4 KB) stay in L1.
+    private static void Transpose(float* x, float* xt, int batch, int cols)
+    {
+        for (int r0 = 0; r0 < batch; r0 += OuterRows)
+        {
+            float* block = xt + (long)(r0 / OuterRows) * cols * OuterRows;
+            int rows = Math.Min(OuterRows, batch - r0);
+            for (int k0 = 0; k0 < cols; k0 += Chunk)
+            {
+                int k1 = Math.Min(cols, k0 + Chunk);
+                for (int r = 0; r < rows; r++)
+                {
+                    float* src = x + (long)(r0 + r) * cols;
+                    for (int k = k0; k < k1; k++)
+                        block[(long)k * OuterRows + r] = src[k];
+                }
+            }
+        }
+    }
+
+    /// <summary>Columns per K panel of the prefill kernel: 64 columns of a transposed block (16 KB) stay in L1.</summary>
+    private const int OuterPanelCols = 64;
+
+    /// <summary>
+    /// Prefill: Y = X·Wᵀ with X transposed in blocks of 64 rows. For each kept value of a weight row, its value is
+    /// broadcast and multiplied into the 64 X values of its column (4 contiguous vectors): no permute, 4 FMAs per kept
+    /// value, 4 weight rows at once (16 accumulators). K runs in panels of <see cref="OuterPanelCols"/> columns so that the
+    /// touched columns of transposed X stay in L1 across the block's weight rows; partial sums live in a stack buffer.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Outer<T>(int first, int count, float* w, int* columns, int wStride, float* xt, float* bias, float* y, SparseMatMulArgs args)
+        where T : struct, ILogitTransform
+    {
+        int kept = args.Kept;
+        // Columns become offsets into a transposed block.
+        for (int i = 0; i < count; i++)
+            for (int j = 0; j < kept; j++)
+                columns[i * wStride + j] *= OuterRows;
+        var acc = stackalloc float[(BlockRows + 1) * OuterRows];
+        float* spare = acc + BlockRows * OuterRows; // the sums of repeated rows when count is not a multiple of 4
+        int panel = Math.Max(1, OuterPanelCols / args.M) * args.N;
+        for (int r0 = 0; r0 < args.Batch; r0 += OuterRows)
+        {
+            float* block = xt + (long)(r0 / OuterRows) * args.In * OuterRows;
+            new Span<float>(acc, count * OuterRows).Clear();
+            for (int j0 = 0; j0 < kept; j0 += panel)
+            {
+                int j1 = Math.Min(kept, j0 + panel);
+                for (int o0 = 0; o0 < count; o0 += 4)
+                {
+                    int o1 = Math.Min(o0 + 1, count - 1), o2 = Math.Min(o0 + 2, count - 1), o3 = Math.Min(o0 + 3, count - 1);
+                    Outer4x64(w + (long)o0 * wStride, w + (long)o1 * wStride, w + (long)o2 * wStride, w + (long)o3 * wStride,
+                        columns + o0 * wStride, columns + o1 * wStride, columns + o2 * wStride, columns + o3 * wStride, block, j0, j1,
+                        acc + o0 * OuterRows, o0 + 1 < count ? acc + (o0 + 1) * OuterRows : spare,
+                        o0 + 2 < count ? acc + (o0 + 2) * OuterRows : spare, o0 + 3 < count ? acc + (o0 + 3) * OuterRows : spare);
+                }
+            }
+            int rows = Math.Min(OuterRows, args.Batch - r0);
+            for (int i = 0; i < count; i++)
+            {
+                int o = first + i;
+                float b = args.HasBias != 0 ? bias[o] : 0f;
+                for (int r = 0; r < rows; r++)
+                    y[(long)(r0 + r) * args.Out + o] = default(T).Apply(acc[i * OuterRows + r] + b, o);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Outer4x64(float* w0, float* w1, float* w2, float* w3, int* f0, int* f1, int* f2, int* f3, float* xt, int j0, int j1,
+        float* s0, float* s1, float* s2, float* s3)
+    {
+        Vector512<float> a00 = Vector512.Load(s0), a01 = Vector512.Load(s0 + 16), a02 = Vector512.Load(s0 + 32), a03 = Vector512.Load(s0 + 48);
+        Vector512<float> a10 = Vector512.Load(s1), a11 = Vector512.Load(s1 + 16), a12 = Vector512.Load(s1 + 32), a13 = Vector512.Load(s1 + 48);
+        Vector512<float> a20 = Vector512.Load(s2), a21 = Vector512.Load(s2 + 16), a22 = Vector512.Load(s2 + 32), a23 = Vector512.Load(s2 + 48);
+        Vector512<float> a30 = Vector512.Load(s3), a31 = Vector512.Load(s3 + 16), a32 = Vector512.Load(s3 + 32), a33 = Vector512.Load(s3 + 48);
+        for (int j = j0; j < j1; j++)
+        {
+            var v = Vector512.Create(w0[j]); float* p = xt + f0[j];
+            a00 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p), a00); a01 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 16), a01);
+            a02 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 32), a02); a03 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 48), a03);
+            v = Vector512.Create(w1[j]); p = xt + f1[j];
+            a10 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p), a10); a11 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 16), a11);
+            a12 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 32), a12); a13 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 48), a13);
+            v = Vector512.Create(w2[j]); p = xt + f2[j];
+            a20 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p), a20); a21 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 16), a21);
+            a22 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 32), a22); a23 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 48), a23);
+            v = Vector512.Create(w3[j]); p = xt + f3[j];
+            a30 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p), a30); a31 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 16), a31);
+            a32 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 32), a32); a33 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 48), a33);
+        }
+        a00.Store(s0); a01.Store(s0 + 16); a02.Store(s0 + 32); a03.Store(s0 + 48);
+        a10.Store(s1); a11.Store(s1 + 16); a12.Store(s1 + 32); a13.Store(s1 + 48);
+        a20.Store(s2); a21.Store(s2 + 16); a22.Store(s2 + 32); a23.Store(s2 + 48);
+        a30.Store(s3); a31.Store(s3 + 16); a32.Store(s3 + 32); a33.Store(s3 + 48);
+    }
+
+    /// <summary>Chunks of 16 kept values per K panel: the panel of 4 rows of X (8–16 KB) stays in L1 across the block's weight rows.</summary>
+    private const int PanelChunks = 32;
+
+    /// <summary>
+    /// Rows [0, <paramref name="xRows"/>) of X (a multiple of 4) against the block's weight rows, 4 x 4 at a time, K in
+    /// panels: for each 4 rows of X, each panel, each 4 weight rows, the 16 vector accumulators are carried across
+    /// panels in an 8 KB stack buffer and reduced once at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Blocked4x4<T>(int first, int count, float* w, int* columns, int wStride, float* x, int xStride, int xRows,
+        float* bias, float* y, SparseMatMulArgs args, Mode mode)
+        where T : struct, ILogitTransform
+    {
+        int oBlocks = (count + 3) / 4;
+        int chunks = mode == Mode.Dense ? args.In / Chunk : wStride / Chunk;
+        var acc = stackalloc Vector512<float>[16 * (BlockRows / 4)];
+        float* sums = stackalloc float[16];
+        for (int r0 = 0; r0 < xRows; r0 += 4)
+        {
+            float* x0 = x + (long)r0 * xStride;
+            new Span<Vector512<float>>(acc, 16 * oBlocks).Clear();
+            for (int p0 = 0; p0 < chunks; p0 += PanelChunks)
+            {
+                int p1 = Math.Min(chunks, p0 + PanelChunks);
+                for (int ob = 0; ob < oBlocks; ob++)
+                {
+                    int o0 = 4 * ob, o1 = Math.Min(o0 + 1, count - 1), o2 = Math.Min(o0 + 2, count - 1), o3 = Math.Min(o0 + 3, count - 1);
+                    float* w0 = w + (long)o0 * wStride, w1 = w + (long)o1 * wStride, w2 = w + (long)o2 * wStride, w3 = w + (long)o3 * wStride;
+                    if (mode == Mode.Permute)
+                        Permute4x4(w0, w1, w2, w3, columns + o0 * wStride, columns + o1 * wStride, columns + o2 * wStride, columns + o3 * wStride,
+                            x0, xStride, p0, p1, acc + 16 * ob);
+                    else
+                        Dense4x4(w0, w1, w2, w3, x0, xStride, p0, p1, acc + 16 * ob);
+                }
+            }
+            for (int ob = 0; ob < oBlocks; ob++)
+            {
+                for (int i = 0; i < 16; i++)
+                    sums[i] = Vector512.Sum(acc[16 * ob + i]);
+                int o0 = 4 * ob;
+                if (mode == Mode.Dense)
+                    DenseTail(w + (long)o0 * wStride, wStride, Math.Min(4, count - o0), x0, xStride, chunks * Chunk, args.In, sums);
+                Store<T>(sums, r0, 4, first + o0, Math.Min(4, count - o0), bias, y, args);
+            }
+        }
+    }
+
+    // sums[4·i + r] += Σ_{k in [from, cols)} w_i[k]·x_r[k] for the columns past the last whole chunk.
+    private static void DenseTail(float* w, int wStride, int outs, float* x, int xStride, int from, int cols, float* sums)
+    {
+        for (int i = 0; i < outs; i++)
+            for (int r = 0; r < 4; r++)
+                for (int k = from; k < cols; k++)
+                    sums[4 * i + r] += w[(long)i * wStride + k] * x[(long)r * xStride + k];
+    }
+
     // sums[4·i + r]: weight row o0 + i, X row r0 + r.
     private static void Store<T>(float* sums, int r0, int rows, int o0, int outs, float* bias, float* y, SparseMatMulArgs args)
         where T : struct, ILogitTransform
@@ -245,12 +417,12 @@ public static unsafe class SparseMatMulCpu
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Permute4x4(float* w0, float* w1, float* w2, float* w3, int* c0, int* c1, int* c2, int* c3,
-        float* x, int xStride, int chunks, float* sums)
+        float* x, int xStride, int from, int to, Vector512<float>* acc)
     {
-        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
-        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        Vector512<float> a00 = acc[0], a01 = acc[1], a02 = acc[2], a03 = acc[3], a10 = acc[4], a11 = acc[5], a12 = acc[6], a13 = acc[7];
+        Vector512<float> a20 = acc[8], a21 = acc[9], a22 = acc[10], a23 = acc[11], a30 = acc[12], a31 = acc[13], a32 = acc[14], a33 = acc[15];
         float* x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
-        for (int c = 0; c < chunks; c++)
+        for (int c = from; c < to; c++)
         {
             int k = c * Chunk, xk = 2 * k;
             var l0 = Vector512.Load(x + xk); var h0 = Vector512.Load(x + xk + Chunk);
@@ -278,7 +450,7 @@ public static unsafe class SparseMatMulCpu
             a32 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l2, i, h2), a32);
             a33 = Avx512F.FusedMultiplyAdd(v, Avx512F.PermuteVar16x32x2(l3, i, h3), a33);
         }
-        Sums16(sums, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
+        Store16(acc, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
     }
 
     /// <summary>
@@ -353,13 +525,12 @@ public static unsafe class SparseMatMulCpu
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dense4x4(float* w0, float* w1, float* w2, float* w3, float* x, int xStride, int cols, float* sums)
+    private static void Dense4x4(float* w0, float* w1, float* w2, float* w3, float* x, int xStride, int from, int to, Vector512<float>* acc)
     {
-        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
-        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        Vector512<float> a00 = acc[0], a01 = acc[1], a02 = acc[2], a03 = acc[3], a10 = acc[4], a11 = acc[5], a12 = acc[6], a13 = acc[7];
+        Vector512<float> a20 = acc[8], a21 = acc[9], a22 = acc[10], a23 = acc[11], a30 = acc[12], a31 = acc[13], a32 = acc[14], a33 = acc[15];
         float* x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
-        int k = 0;
-        for (; k <= cols - Chunk; k += Chunk)
+        for (int k = from * Chunk; k < to * Chunk; k += Chunk)
         {
             var p0 = Vector512.Load(x + k); var p1 = Vector512.Load(x1 + k); var p2 = Vector512.Load(x2 + k); var p3 = Vector512.Load(x3 + k);
             var v = Vector512.Load(w0 + k);
@@ -375,19 +546,7 @@ public static unsafe class SparseMatMulCpu
             a30 = Avx512F.FusedMultiplyAdd(v, p0, a30); a31 = Avx512F.FusedMultiplyAdd(v, p1, a31);
             a32 = Avx512F.FusedMultiplyAdd(v, p2, a32); a33 = Avx512F.FusedMultiplyAdd(v, p3, a33);
         }
-        Sums16(sums, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
-        float** ws = stackalloc float*[] { w0, w1, w2, w3 };
-        for (; k < cols; k++)
-        {
-            for (int i = 0; i < 4; i++)
-            {
-                float wk = ws[i][k];
-                sums[4 * i] += wk * x[k];
-                sums[4 * i + 1] += wk * x1[k];
-                sums[4 * i + 2] += wk * x2[k];
-                sums[4 * i + 3] += wk * x3[k];
-            }
-        }
+        Store16(acc, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -435,15 +594,13 @@ public static unsafe class SparseMatMulCpu
         sums[12] = Vector512.Sum(a3);
     }
 
-    private static void Sums16(float* sums,
+    private static void Store16(Vector512<float>* acc,
         Vector512<float> a00, Vector512<float> a01, Vector512<float> a02, Vector512<float> a03,
         Vector512<float> a10, Vector512<float> a11, Vector512<float> a12, Vector512<float> a13,
         Vector512<float> a20, Vector512<float> a21, Vector512<float> a22, Vector512<float> a23,
         Vector512<float> a30, Vector512<float> a31, Vector512<float> a32, Vector512<float> a33)
     {
-        sums[0] = Vector512.Sum(a00); sums[1] = Vector512.Sum(a01); sums[2] = Vector512.Sum(a02); sums[3] = Vector512.Sum(a03);
-        sums[4] = Vector512.Sum(a10); sums[5] = Vector512.Sum(a11); sums[6] = Vector512.Sum(a12); sums[7] = Vector512.Sum(a13);
-        sums[8] = Vector512.Sum(a20); sums[9] = Vector512.Sum(a21); sums[10] = Vector512.Sum(a22); sums[11] = Vector512.Sum(a23);
-        sums[12] = Vector512.Sum(a30); sums[13] = Vector512.Sum(a31); sums[14] = Vector512.Sum(a32); sums[15] = Vector512.Sum(a33);
+        acc[0] = a00; acc[1] = a01; acc[2] = a02; acc[3] = a03; acc[4] = a10; acc[5] = a11; acc[6] = a12; acc[7] = a13;
+        acc[8] = a20; acc[9] = a21; acc[10] = a22; acc[11] = a23; acc[12] = a30; acc[13] = a31; acc[14] = a32; acc[15] = a33;
     }
 }

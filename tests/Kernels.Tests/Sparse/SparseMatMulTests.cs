@@ -35,6 +35,10 @@ public sealed class SparseMatMulTests(Backend backend) : BackendTest(backend)
     [TestCase(2, 4, 8, 64, 512)]
     [TestCase(2, 4, 3, 37, 4 * 64)] // whole chunks, decode-sized batch: columns decoded inside the product
     [TestCase(1, 2, 1, 19, 2 * 32)]
+    [TestCase(2, 4, 70, 37, 4 * 33)] // prefill sizes: X transposed in blocks of 64 rows, a partial last block
+    [TestCase(1, 4, 33, 6, 4 * 70)]
+    [TestCase(2, 8, 64, 9, 8 * 21)]
+    [TestCase(1, 1, 70, 9, 133)]
     public void ProductEqualsTheFloat64ProductOfTheMaskedWeights(int n, int m, int batch, int outs, int ins)
     {
         if (IsEmulated && (long)batch * outs * ins > 300_000)
