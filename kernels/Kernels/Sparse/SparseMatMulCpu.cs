@@ -23,7 +23,7 @@ namespace Kernels;
 public static unsafe class SparseMatMulCpu
 {
     /// <summary>Weight rows packed and scheduled together.</summary>
-    public const int BlockRows = 32;
+    public const int BlockRows = 64;
 
     private const int Chunk = 16;
 

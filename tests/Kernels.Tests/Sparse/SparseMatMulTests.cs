@@ -39,7 +39,7 @@ public sealed class SparseMatMulTests(Backend backend) : BackendTest(backend)
     [TestCase(1, 4, 33, 6, 4 * 70)]
     [TestCase(2, 8, 64, 9, 8 * 21)]
     [TestCase(1, 1, 70, 9, 133)]
-    [TestCase(2, 4, 5, 130, 4 * 40)] // several 32-row weight blocks, the last one partial
+    [TestCase(2, 4, 5, 130, 4 * 40)] // several 64-row weight blocks, the last one partial
     [TestCase(1, 1, 4, 131, 4 * 40)]
     public void ProductEqualsTheFloat64ProductOfTheMaskedWeights(int n, int m, int batch, int outs, int ins)
     {
