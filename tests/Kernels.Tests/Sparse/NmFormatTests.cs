@@ -92,6 +92,64 @@ public sealed class NmFormatTests
         Assert.That(SemiStructured24.ReorderedOffset(0, 1, rows), Is.EqualTo(2));
     }
 
+    /// <summary>
+    /// PyTorch's <c>sparse_semi_structured_from_dense_cutlass</c> (torch/sparse/_semi_structured_conversions.py) for
+    /// fp16/bf16, transliterated: the Espresso-minimised bit logic from the nonzero flags to the two indices of each
+    /// group, nibbles packed four to an int16, then scattered to the reordered positions.
+    /// </summary>
+    private static (float[] Values, short[] Meta) PyTorchFromDense(float[] dense, int m, int k)
+    {
+        int metaCols = k / 16;
+        var values = new float[m * k / 2];
+        var meta = new short[m * metaCols];
+        for (int r = 0; r < m; r++)
+        {
+            for (int g = 0; g < k / 4; g++)
+            {
+                bool m0 = dense[r * k + 4 * g] != 0, m1 = dense[r * k + 4 * g + 1] != 0, m3 = dense[r * k + 4 * g + 3] != 0;
+                bool expr0 = m0 & m1, expr1 = !m0 & m1, expr2 = !m0 & !m1;
+                int idx0 = (expr1 ? 1 : 0) | (expr2 ? 2 : 0);
+                int idx1 = (expr0 | expr2 | m3 ? 1 : 0) | (expr1 | !m1 ? 2 : 0);
+                values[r * k / 2 + 2 * g] = dense[r * k + 4 * g + idx0];
+                values[r * k / 2 + 2 * g + 1] = dense[r * k + 4 * g + idx1];
+                int c = g / 4;
+                int element = (ushort)meta[r * metaCols + c] | ((idx0 | idx1 << 2) << (4 * (g % 4)));
+                meta[r * metaCols + c] = (short)element;
+            }
+        }
+        var reordered = new short[meta.Length];
+        for (int r = 0; r < m; r++)
+        {
+            for (int c = 0; c < metaCols; c++)
+            {
+                int dstRow = r / 32 * 32 + r % 8 * 4 + r % 32 / 8, dstCol = c;
+                int topRight = dstRow % 2 == 0 && dstCol % 2 == 1 ? 1 : 0, bottomLeft = dstRow % 2 == 1 && dstCol % 2 == 0 ? 1 : 0;
+                dstRow += topRight - bottomLeft;
+                dstCol -= topRight - bottomLeft;
+                reordered[dstCol / 2 * m * 2 + dstRow * 2 + dstCol % 2] = meta[r * metaCols + c];
+            }
+        }
+        return (values, reordered);
+    }
+
+    [Test]
+    public void ToPyTorchEqualsPyTorchsOwnConversionOfTheDenseMatrix()
+    {
+        int rows = 64, cols = 64;
+        var sparse = NmSparseMatrix.Compress(TestData.Logits(rows * cols, seed: 12), rows, cols, new NmPattern(2, 4));
+        var dense = new float[rows * cols];
+        sparse.Decompress(dense);
+        var (expectedValues, expectedMeta) = PyTorchFromDense(dense, rows, cols);
+        var values = new float[rows * cols / 2];
+        var meta = new short[rows * cols / 16];
+        SemiStructured24.ToPyTorch(sparse, values, meta);
+        Assert.That(values, Is.EqualTo(expectedValues));
+        Assert.That(meta, Is.EqualTo(expectedMeta));
+        var back = new float[rows * cols];
+        SemiStructured24.FromPyTorch(expectedValues, expectedMeta, rows, cols).Decompress(back);
+        Assert.That(back, Is.EqualTo(dense));
+    }
+
     [Test]
     public void PyTorchMetadataNibblesAreOurStream()
     {
