@@ -70,9 +70,12 @@ public static unsafe class SparseMatMulCpu
         }
     }
 
+    /// <summary>Tests: run the scalar path that machines without AVX-512 take.</summary>
+    internal static bool ScalarOnly { get; set; }
+
     private static Mode ModeOf(SparseMatMulArgs args)
     {
-        if (!Avx512F.IsSupported)
+        if (ScalarOnly || !Avx512F.IsSupported)
             return Mode.Scalar;
         if (args.N == args.M)
             return Mode.Dense;

@@ -63,6 +63,24 @@ public sealed class SparseMatMulTests(Backend backend) : BackendTest(backend)
     }
 
     [Test]
+    [NonParallelizable] // switches the CPU kernel to its scalar path
+    public void ScalarPathWithoutAvx512MatchesTheReference()
+    {
+        if (Backend != Backend.Cpu)
+            Assert.Ignore("the scalar path is the cpu backend's");
+        try
+        {
+            SparseMatMulCpu.ScalarOnly = true;
+            foreach (var (n, m, batch) in new[] { (2, 4, 1), (1, 4, 5), (1, 1, 3), (4, 8, 40) })
+                ProductEqualsTheFloat64ProductOfTheMaskedWeights(n, m, batch, 21, m * 19);
+        }
+        finally
+        {
+            SparseMatMulCpu.ScalarOnly = false;
+        }
+    }
+
+    [Test]
     public void LaunchOnBuffersMatchesRunAndIsRepeatable()
     {
         int batch = 5, outs = 23, ins = 4 * 40;
