@@ -101,8 +101,8 @@ public static unsafe class SparseMatMulCpu
             var packedColumns = t_columns is { } c && c.Length >= BlockRows * keptPad ? c : (t_columns = GC.AllocateArray<int>(BlockRows * keptPad, pinned: true));
             // Whole chunks: the values are read in place (only the columns are packed); otherwise both, zero-padded.
             bool inPlace = keptPad == args.Kept;
-            // Decode (1–3 rows of X, 1:2 and 2:4): the columns are decoded inside the product, nothing is packed.
-            if (inPlace && args.Batch < 4 && mode == Mode.Permute && args.Bits <= 2)
+            // GEMV (one row of X, 1:2 and 2:4): the columns are decoded inside the product, nothing is packed.
+            if (inPlace && args.Batch == 1 && mode == Mode.Permute && args.Bits <= 2)
             {
                 for (int b = start; b < end; b++)
                     Block<T>(b, values + (long)b * BlockRows * keptPad, null, keptPad, x, xStride, bias, y, args, mode, metadata);
@@ -211,7 +211,8 @@ public static unsafe class SparseMatMulCpu
             w += (long)first * wStride;
         float* sums = stackalloc float[16];
         int chunks = wStride / Chunk; // whole chunks (the dense tail is added in DenseTail)
-        int blocked = mode is Mode.Permute or Mode.Dense && metadata == null ? args.Batch / 4 * 4 : 0;
+        // Two rows of X or more: 4 x 4 blocks (a last partial block repeats its last row); one row: 4 x 1.
+        int blocked = mode is Mode.Permute or Mode.Dense && metadata == null && args.Batch >= 2 ? args.Batch : 0;
         if (blocked > 0)
             Blocked4x4<T>(first, count, w, columns, wStride, x, xStride, blocked, bias, y, args, mode);
         for (int r0 = blocked; r0 < args.Batch; r0 += 4)
@@ -350,9 +351,9 @@ public static unsafe class SparseMatMulCpu
     private const int PanelChunks = 32;
 
     /// <summary>
-    /// Rows [0, <paramref name="xRows"/>) of X (a multiple of 4) against the block's weight rows, 4 x 4 at a time, K in
-    /// panels: for each 4 rows of X, each panel, each 4 weight rows, the 16 vector accumulators are carried across
-    /// panels in an 8 KB stack buffer and reduced once at the end.
+    /// Rows [0, <paramref name="xRows"/>) of X against the block's weight rows, 4 x 4 at a time (a last block of fewer rows
+    /// repeats its last row, whose extra sums are dropped), K in panels: for each 4 rows of X, each panel, each 4 weight
+    /// rows, the 16 vector accumulators are carried across panels in a stack buffer and reduced once at the end.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Blocked4x4<T>(int first, int count, float* w, int* columns, int wStride, float* x, int xStride, int xRows,
@@ -365,7 +366,9 @@ public static unsafe class SparseMatMulCpu
         float* sums = stackalloc float[16];
         for (int r0 = 0; r0 < xRows; r0 += 4)
         {
-            float* x0 = x + (long)r0 * xStride;
+            int rows = Math.Min(4, xRows - r0);
+            float* x0 = x + (long)r0 * xStride, x1 = x + (long)(r0 + Math.Min(1, rows - 1)) * xStride;
+            float* x2 = x + (long)(r0 + Math.Min(2, rows - 1)) * xStride, x3 = x + (long)(r0 + Math.Min(3, rows - 1)) * xStride;
             new Span<Vector512<float>>(acc, 16 * oBlocks).Clear();
             for (int p0 = 0; p0 < chunks; p0 += PanelChunks)
             {
@@ -376,9 +379,9 @@ public static unsafe class SparseMatMulCpu
                     float* w0 = w + (long)o0 * wStride, w1 = w + (long)o1 * wStride, w2 = w + (long)o2 * wStride, w3 = w + (long)o3 * wStride;
                     if (mode == Mode.Permute)
                         Permute4x4(w0, w1, w2, w3, columns + o0 * wStride, columns + o1 * wStride, columns + o2 * wStride, columns + o3 * wStride,
-                            x0, xStride, p0, p1, acc + 16 * ob);
+                            x0, x1, x2, x3, p0, p1, acc + 16 * ob);
                     else
-                        Dense4x4(w0, w1, w2, w3, x0, xStride, p0, p1, acc + 16 * ob);
+                        Dense4x4(w0, w1, w2, w3, x0, x1, x2, x3, p0, p1, acc + 16 * ob);
                 }
             }
             for (int ob = 0; ob < oBlocks; ob++)
@@ -387,19 +390,24 @@ public static unsafe class SparseMatMulCpu
                     sums[i] = Vector512.Sum(acc[16 * ob + i]);
                 int o0 = 4 * ob;
                 if (mode == Mode.Dense)
-                    DenseTail(w + (long)o0 * wStride, wStride, Math.Min(4, count - o0), x0, xStride, chunks * Chunk, args.In, sums);
-                Store<T>(sums, r0, 4, first + o0, Math.Min(4, count - o0), bias, y, args);
+                    DenseTail(w + (long)o0 * wStride, wStride, Math.Min(4, count - o0), x0, x1, x2, x3, chunks * Chunk, args.In, sums);
+                Store<T>(sums, r0, rows, first + o0, Math.Min(4, count - o0), bias, y, args);
             }
         }
     }
 
     // sums[4·i + r] += Σ_{k in [from, cols)} w_i[k]·x_r[k] for the columns past the last whole chunk.
-    private static void DenseTail(float* w, int wStride, int outs, float* x, int xStride, int from, int cols, float* sums)
+    private static void DenseTail(float* w, int wStride, int outs, float* x0, float* x1, float* x2, float* x3, int from, int cols, float* sums)
     {
         for (int i = 0; i < outs; i++)
-            for (int r = 0; r < 4; r++)
-                for (int k = from; k < cols; k++)
-                    sums[4 * i + r] += w[(long)i * wStride + k] * x[(long)r * xStride + k];
+            for (int k = from; k < cols; k++)
+            {
+                float v = w[(long)i * wStride + k];
+                sums[4 * i] += v * x0[k];
+                sums[4 * i + 1] += v * x1[k];
+                sums[4 * i + 2] += v * x2[k];
+                sums[4 * i + 3] += v * x3[k];
+            }
     }
 
     // sums[4·i + r]: weight row o0 + i, X row r0 + r.
@@ -420,11 +428,10 @@ public static unsafe class SparseMatMulCpu
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Permute4x4(float* w0, float* w1, float* w2, float* w3, int* c0, int* c1, int* c2, int* c3,
-        float* x, int xStride, int from, int to, Vector512<float>* acc)
+        float* x, float* x1, float* x2, float* x3, int from, int to, Vector512<float>* acc)
     {
         Vector512<float> a00 = acc[0], a01 = acc[1], a02 = acc[2], a03 = acc[3], a10 = acc[4], a11 = acc[5], a12 = acc[6], a13 = acc[7];
         Vector512<float> a20 = acc[8], a21 = acc[9], a22 = acc[10], a23 = acc[11], a30 = acc[12], a31 = acc[13], a32 = acc[14], a33 = acc[15];
-        float* x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
         for (int c = from; c < to; c++)
         {
             int k = c * Chunk, xk = 2 * k;
@@ -528,11 +535,10 @@ public static unsafe class SparseMatMulCpu
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dense4x4(float* w0, float* w1, float* w2, float* w3, float* x, int xStride, int from, int to, Vector512<float>* acc)
+    private static void Dense4x4(float* w0, float* w1, float* w2, float* w3, float* x, float* x1, float* x2, float* x3, int from, int to, Vector512<float>* acc)
     {
         Vector512<float> a00 = acc[0], a01 = acc[1], a02 = acc[2], a03 = acc[3], a10 = acc[4], a11 = acc[5], a12 = acc[6], a13 = acc[7];
         Vector512<float> a20 = acc[8], a21 = acc[9], a22 = acc[10], a23 = acc[11], a30 = acc[12], a31 = acc[13], a32 = acc[14], a33 = acc[15];
-        float* x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
         for (int k = from * Chunk; k < to * Chunk; k += Chunk)
         {
             var p0 = Vector512.Load(x + k); var p1 = Vector512.Load(x1 + k); var p2 = Vector512.Load(x2 + k); var p3 = Vector512.Load(x3 + k);
