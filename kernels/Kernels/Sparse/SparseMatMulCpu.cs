@@ -11,13 +11,15 @@ namespace Kernels;
 /// </summary>
 /// <remarks>
 /// <para>Work is split over cores by blocks of <see cref="BlockRows"/> weight rows. A block is first packed into a
-/// per-thread buffer that stays in L2: its kept values, zero-padded to whole 16-lane chunks, and each kept value's
-/// column decoded from the metadata (vectorised: 16 fields at a time from one 64-bit read). Then for every 4 rows of
-/// X, every 4 weight rows are multiplied by a 4 x 4 micro-kernel holding 16 vector accumulators, so each loaded chunk of
-/// X and of W feeds four FMAs. Rows of X left over (Batch mod 4, and GEMV) use a 4 x 1 kernel.</para>
+/// per-thread buffer that stays in L2: each kept value's column decoded from the metadata (vectorised: 16 fields at a
+/// time from one read) and, when a row's kept values do not fill whole 16-lane chunks, the values zero-padded. Then,
+/// by the rows of X: one row (GEMV) — 4 weight rows at a time, 1:2 and 2:4 decoding their columns inside the product
+/// (nothing packed); 2–31 rows — a 4 x 4 micro-kernel holding 16 vector accumulators over K panels, so each loaded chunk
+/// of X and of W feeds four FMAs; 32 rows and more (sparse) — X transposed in blocks of 64 rows, each kept value
+/// broadcast into 4 FMAs over 64 rows (<see cref="Outer{T}"/>).</para>
 /// <para><b>Gathering X</b>: when M = 2N (1:2, 2:4, 4:8), a chunk of 16 kept values spans 32 columns, so its X values
 /// are selected from two registers by one two-source permute (vpermt2ps) per chunk, row of X and weight row.
-/// Otherwise (1:4, 2:8, ...) they are gathered (vgatherdps). Dense weights need neither.</para>
+/// Otherwise (1:4, 2:8, ...) they are gathered (vgatherdps) for up to 31 rows of X. Dense weights need neither.</para>
 /// <para>Without AVX-512 a scalar loop over the same packed block runs (correct, not fast).</para>
 /// </remarks>
 public static unsafe class SparseMatMulCpu
