@@ -63,6 +63,9 @@ public static class MaskLlm
         Guard.Runtime(runtime, nameof(runtime));
         int c = CandidateCount(pattern);
         Guard.AtLeast(groups, 0, nameof(groups));
+        Guard.PositiveFinite(tau, nameof(tau));
+        Guard.PositiveFinite(kappa, nameof(kappa));
+        Guard.Span(gates.Length, Guard.Elements(groups, c), nameof(gates));
         Guard.Span(mask.Length, Guard.Elements(groups, pattern.M), nameof(mask));
         Guard.Span(soft.Length, Guard.Elements(groups, c), nameof(soft));
         var table = Candidates(pattern);
@@ -92,6 +95,8 @@ public static class MaskLlm
         Guard.Runtime(runtime, nameof(runtime));
         int c = CandidateCount(pattern), m = pattern.M;
         Guard.AtLeast(groups, 0, nameof(groups));
+        Guard.PositiveFinite(tau, nameof(tau));
+        Guard.PositiveFinite(kappa, nameof(kappa));
         Guard.Span(maskGradient.Length, Guard.Elements(groups, m), nameof(maskGradient));
         Guard.Span(soft.Length, Guard.Elements(groups, c), nameof(soft));
         Guard.Span(gateGradient.Length, Guard.Elements(groups, c), nameof(gateGradient));

@@ -30,32 +30,35 @@ public static class SparseMatMulDevice
         int rowBase = Grid.IdxX / outBlocks * TileRows;
         int o = Grid.IdxX % outBlocks * size + tid;
         bool active = o < args.Out;
-        long valueBase = (long)o * args.Kept, metaBase = (long)o * args.MetaWords;
+        // Threads past the last output compute on the last weight row and store nothing: no thread-dependent control
+        // flow between barriers (PoCL 3.1 miscompiles it; threads that should skip a loop ran it once).
+        int row = active ? o : args.Out - 1;
+        long valueBase = (long)row * args.Kept, metaBase = (long)row * args.MetaWords;
         int groupsPerTile = args.TileCols / args.M;
         float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
 
         // Trip counts are the same for every thread of the group (PoCL 3.1 needs that around barriers).
         for (int k0 = 0; k0 < args.In; k0 += args.TileCols)
         {
-            for (int i = tid; i < TileRows * args.TileCols; i += size)
+            // Row t of the tile at xs[t·MaxTileCols ..]; the trip count is the same for every thread (a power-of-two
+            // group divides TileRows·MaxTileCols), with the bounds tested inside.
+            for (int first = 0; first < TileRows * MaxTileCols; first += size)
             {
-                int r = rowBase + i / args.TileCols, c = k0 + i % args.TileCols;
-                xs[i] = r < args.Batch && c < args.In ? x[(long)r * args.In + c] : 0f;
+                int i = first + tid, t = i / MaxTileCols, c = i % MaxTileCols;
+                int r = rowBase + t, col = k0 + c;
+                xs[i] = c < args.TileCols && r < args.Batch && col < args.In ? x[(long)r * args.In + col] : 0f;
             }
             Group.Barrier();
-            if (active)
+            int firstGroup = k0 / args.M;
+            int groups = args.In / args.M - firstGroup < groupsPerTile ? args.In / args.M - firstGroup : groupsPerTile;
+            for (int j = firstGroup * args.N; j < (firstGroup + groups) * args.N; j++)
             {
-                int firstGroup = k0 / args.M;
-                int groups = args.In / args.M - firstGroup < groupsPerTile ? args.In / args.M - firstGroup : groupsPerTile;
-                for (int j = firstGroup * args.N; j < (firstGroup + groups) * args.N; j++)
-                {
-                    int col = Column(metadata, metaBase, j, args) - k0;
-                    float v = values[valueBase + j];
-                    a0 += v * xs[col];
-                    a1 += v * xs[MaxTileCols + col];
-                    a2 += v * xs[2 * MaxTileCols + col];
-                    a3 += v * xs[3 * MaxTileCols + col];
-                }
+                int col = Column(metadata, metaBase, j, args) - k0;
+                float v = values[valueBase + j];
+                a0 += v * xs[col];
+                a1 += v * xs[MaxTileCols + col];
+                a2 += v * xs[2 * MaxTileCols + col];
+                a3 += v * xs[3 * MaxTileCols + col];
             }
             Group.Barrier();
         }

@@ -113,6 +113,19 @@ public sealed class MaskLlmTests(Backend backend) : BackendTest(backend)
     }
 
     [Test]
+    public void BadArgumentsNameTheArgument()
+    {
+        var p = new NmPattern(2, 4);
+        var soft = new float[12];
+        var mask = new float[8];
+        Assert.That(Assert.Throws<ArgumentException>(() => MaskLlm.Forward(Runtime, p, new float[11], 2, soft, mask, 1f, 1f, default, 0, false))!.ParamName, Is.EqualTo("gates"));
+        Assert.That(Assert.Throws<ArgumentException>(() => MaskLlm.Forward(Runtime, p, new float[12], 2, soft, mask.AsSpan(1), 1f, 1f, default, 0, true))!.ParamName, Is.EqualTo("mask"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => MaskLlm.Forward(Runtime, p, new float[12], 2, soft, mask, 0f, 1f, default, 0, false))!.ParamName, Is.EqualTo("tau"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => MaskLlm.Backward(Runtime, p, soft, mask, 2, new float[12], 1f, float.NaN))!.ParamName, Is.EqualTo("kappa"));
+        Assert.That(Assert.Throws<ArgumentException>(() => MaskLlm.Backward(Runtime, p, soft, mask, 2, new float[11], 1f, 1f))!.ParamName, Is.EqualTo("gateGradient"));
+    }
+
+    [Test]
     public void SrSteBackwardIsTheDenseGradientPlusDecayOfThePrunedWeights()
     {
         const int rows = 4, cols = 16;

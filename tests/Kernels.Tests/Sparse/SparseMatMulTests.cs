@@ -18,6 +18,8 @@ public sealed class SparseMatMulTests(Backend backend) : BackendTest(backend)
         (2, 8) => SparseMatMul28.Kernel,
         (4, 8) => SparseMatMul48.Kernel,
         (1, 1) => DenseMatMul.Kernel,
+        (2, 6) => SparseFused.TwoOfSix.Kernel,
+        (5, 32) => SparseFused.FiveOfThirtyTwo.Kernel,
         _ => throw new ArgumentException($"no library kernel for {n}:{m}"),
     };
 
@@ -41,6 +43,9 @@ public sealed class SparseMatMulTests(Backend backend) : BackendTest(backend)
     [TestCase(1, 1, 70, 9, 133)]
     [TestCase(2, 4, 5, 130, 4 * 40)] // several 64-row weight blocks, the last one partial
     [TestCase(1, 1, 4, 131, 4 * 40)]
+    [TestCase(2, 6, 5, 19, 6 * 50)] // user patterns: M not a power of two (device tile of 252 columns), 5-bit indices
+    [TestCase(2, 6, 40, 19, 6 * 50)]
+    [TestCase(5, 32, 3, 11, 32 * 9)]
     public void ProductEqualsTheFloat64ProductOfTheMaskedWeights(int n, int m, int batch, int outs, int ins)
     {
         if (IsEmulated && (long)batch * outs * ins > 300_000)
@@ -141,9 +146,15 @@ public sealed class SparseMatMulTests(Backend backend) : BackendTest(backend)
     }
 }
 
-/// <summary>A consumer's own declaration with a fused epilogue that uses the output column.</summary>
+/// <summary>A consumer's own declarations: a fused epilogue that uses the output column, and unusual patterns.</summary>
 public static partial class SparseFused
 {
+    [SparseMatMulKernel(2, 6)]
+    public static partial class TwoOfSix;
+
+    [SparseMatMulKernel(5, 32)]
+    public static partial class FiveOfThirtyTwo;
+
     [SparseMatMulKernel(4, 8, Epilogue = nameof(Leaky))]
     public static partial class LeakyPerColumn
     {
