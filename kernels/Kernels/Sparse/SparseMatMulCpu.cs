@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.Runtime.InteropServices;
 using Kernels.Cpu;
 
 namespace Kernels;
@@ -45,32 +46,42 @@ public static unsafe class SparseMatMulCpu
         where T : struct, ILogitTransform
     {
         var mode = ModeOf(args);
-        float[]? padded = null;
         int xStride = args.In;
-        if (mode is Mode.Permute or Mode.Gather && args.Batch >= OuterMinBatch)
+        // A 64-byte-aligned native copy of X where the kernel needs one (loads never straddle cache lines), freed at the end.
+        float* copy = null;
+        try
         {
-            // Prefill: X transposed in blocks of 64 rows, [block][In][64], so that each kept value feeds 4 FMAs of 16 rows.
-            mode = Mode.Outer;
-            int blocks = (args.Batch + OuterRows - 1) / OuterRows;
-            padded = GC.AllocateArray<float>(blocks * args.In * OuterRows, pinned: true);
-            fixed (float* xt = padded)
-                Transpose((float*)x, xt, args.Batch, args.In);
-        }
-        else if (mode == Mode.Permute && args.In % (2 * Chunk) != 0)
-        {
-            // The permute reads X 32 columns at a time: a copy whose rows are zero-padded to a multiple of 32.
-            xStride = (args.In + 2 * Chunk - 1) / (2 * Chunk) * (2 * Chunk);
-            padded = GC.AllocateArray<float>(args.Batch * xStride, pinned: true);
-            for (int r = 0; r < args.Batch; r++)
-                new ReadOnlySpan<float>((float*)x + (long)r * args.In, args.In).CopyTo(padded.AsSpan(r * xStride));
-        }
-        fixed (float* xp = padded)
-        {
-            var job = new Job<T>(padded is null ? (float*)x : xp, xStride, (float*)values, (uint*)metadata, (float*)bias, (float*)y, args, mode);
+            if (mode is Mode.Permute or Mode.Gather && args.Batch >= OuterMinBatch)
+            {
+                // Prefill: X transposed in blocks of 64 rows, [block][In][64], so that each kept value feeds 4 FMAs of 16 rows.
+                mode = Mode.Outer;
+                long blockFloats = (long)args.In * OuterRows, xBlocks = (args.Batch + OuterRows - 1) / OuterRows;
+                copy = (float*)NativeMemory.AlignedAlloc((nuint)(xBlocks * blockFloats * sizeof(float)), 64);
+                NativeMemory.Clear(copy + (xBlocks - 1) * blockFloats, (nuint)(blockFloats * sizeof(float))); // rows past the batch
+                Transpose((float*)x, copy, args.Batch, args.In);
+            }
+            else if (mode == Mode.Permute && args.In % (2 * Chunk) != 0)
+            {
+                // The permute reads X 32 columns at a time: a copy whose rows are zero-padded to a multiple of 32.
+                xStride = (args.In + 2 * Chunk - 1) / (2 * Chunk) * (2 * Chunk);
+                copy = (float*)NativeMemory.AlignedAlloc((nuint)((long)args.Batch * xStride * sizeof(float)), 64);
+                NativeMemory.Clear(copy, (nuint)((long)args.Batch * xStride * sizeof(float)));
+                for (int r = 0; r < args.Batch; r++)
+                    new ReadOnlySpan<float>((float*)x + (long)r * args.In, args.In).CopyTo(new Span<float>(copy + (long)r * xStride, args.In));
+            }
+            var job = new Job<T>(copy != null ? copy : (float*)x, xStride, (float*)values, (uint*)metadata, (float*)bias, (float*)y, args, mode);
             int blocks = (args.Out + BlockRows - 1) / BlockRows;
             RowScheduler.For(blocks, (int)Math.Min(int.MaxValue, (long)BlockRows * args.In * Math.Max(1, args.Batch) / 4), job);
         }
+        finally
+        {
+            if (copy != null)
+                NativeMemory.AlignedFree(copy);
+        }
     }
+
+    // The first 64-byte boundary at or after p (scratch arrays are allocated 16 elements longer).
+    private static T* Align64<T>(T* p) where T : unmanaged => (T*)(((nint)p + 63) & ~(nint)63);
 
     /// <summary>Tests: run the scalar path that machines without AVX-512 take.</summary>
     internal static bool ScalarOnly { get; set; }
@@ -99,8 +110,9 @@ public static unsafe class SparseMatMulCpu
                     Block<T>(b, values, null, args.Kept, x, xStride, bias, y, args, mode);
                 return;
             }
-            var packedValues = t_values is { } v && v.Length >= BlockRows * keptPad ? v : (t_values = GC.AllocateArray<float>(BlockRows * keptPad, pinned: true));
-            var packedColumns = t_columns is { } c && c.Length >= BlockRows * keptPad ? c : (t_columns = GC.AllocateArray<int>(BlockRows * keptPad, pinned: true));
+            int scratch = BlockRows * keptPad + 16;
+            var packedValues = t_values is { } v && v.Length >= scratch ? v : (t_values = GC.AllocateArray<float>(scratch, pinned: true));
+            var packedColumns = t_columns is { } c && c.Length >= scratch ? c : (t_columns = GC.AllocateArray<int>(scratch, pinned: true));
             // Whole chunks: the values are read in place (only the columns are packed); otherwise both, zero-padded.
             bool inPlace = keptPad == args.Kept;
             // GEMV (one row of X, 1:2 and 2:4): the columns are decoded inside the product, nothing is packed.
@@ -110,9 +122,11 @@ public static unsafe class SparseMatMulCpu
                     Block<T>(b, values + (long)b * BlockRows * keptPad, null, keptPad, x, xStride, bias, y, args, mode, metadata);
                 return;
             }
-            fixed (float* pv = packedValues)
-            fixed (int* pc = packedColumns)
+            fixed (float* pinnedValues = packedValues)
+            fixed (int* pinnedColumns = packedColumns)
             {
+                float* pv = Align64(pinnedValues);
+                int* pc = Align64(pinnedColumns);
                 if (mode == Mode.Outer)
                 {
                     for (int b = start; b < end; b++)
