@@ -7,7 +7,7 @@ using NUnit.Framework;
 namespace Kernels.Generators.Tests;
 
 /// <summary>
-/// A fuzzed corpus of declarations for every generator (softmax and sampler families) — random attribute arguments (right, wrong and ill-typed), random modifiers and
+/// A fuzzed corpus of declarations for every generator (softmax, sampler and sparse-product families) — random attribute arguments (right, wrong and ill-typed), random modifiers and
 /// nesting, transforms that exist or not with random signatures and bodies, and random truncation (code mid-edit) —
 /// must only ever produce diagnostics: no generator exception, no KRN9001, and a bounded time per input.
 /// </summary>
@@ -30,6 +30,11 @@ public sealed class FuzzTests
         "PerRowKeys = 2", "LogProbabilities = true", "Mode = GumbelSoftmaxMode.Hard", "Mode = (GumbelSoftmaxMode)9",
         "Temperature = TemperatureMode.PerRow", "Transform = nameof(F)", "Transform = \"Nope\"", "Mode = ",
         "SamplerKind.Decode", "SamplerKind.TopK", "TopK = true", "TopP = true", "MinP = true", "TopP = 1",
+    };
+    private static readonly string[] SparseArguments =
+    {
+        "2, 4", "1, 1", "4, 2", "0, 4", "2, 64", "\"2\", 4", "2", "2, 4, Epilogue = nameof(F)", "2, 8, Epilogue = \"Nope\"",
+        "16, 32, Epilogue = null", "int.MaxValue, -1", "2, 4, Epilogue = nameof(Helper)", "3, 6, Bogus = 1",
     };
     private static readonly string[] Modifiers = { "public static partial class", "static partial class", "public partial class", "public static class", "partial struct", "public static partial record", "internal static partial class" };
     private static readonly string[] Transforms =
@@ -87,10 +92,13 @@ public sealed class FuzzTests
             body.AppendLine(Transforms[random.Next(Transforms.Length)]);
         if (random.Next(4) == 0) body.AppendLine("static float Helper(float x) => x; static float Helper(double x) => 0f;");
         if (random.Next(5) == 0) body.AppendLine("static float P => 1f;");
-        // Half the declarations go to the sampler family's generator, half to the softmax family's.
-        string attribute = random.Next(2) == 0
-            ? $"SoftmaxKernel({string.Join(", ", args)})"
-            : $"SamplerKernel({string.Join(", ", Enumerable.Range(0, random.Next(0, 4)).Select(_ => SamplerArguments[random.Next(SamplerArguments.Length)]))})";
+        // The declarations are shared between the softmax, sampler and sparse-product families' generators.
+        string attribute = random.Next(3) switch
+        {
+            0 => $"SoftmaxKernel({string.Join(", ", args)})",
+            1 => $"SamplerKernel({string.Join(", ", Enumerable.Range(0, random.Next(0, 4)).Select(_ => SamplerArguments[random.Next(SamplerArguments.Length)]))})",
+            _ => $"SparseMatMulKernel({SparseArguments[random.Next(SparseArguments.Length)]})",
+        };
         string type = $"[{attribute}]\n{Modifiers[random.Next(Modifiers.Length)]} K{random.Next(1000)}\n{{\n{body}}}";
         if (random.Next(3) == 0)
             type = $"{(random.Next(2) == 0 ? "partial" : "")} class Outer{(random.Next(4) == 0 ? "<T>" : "")}\n{{\n{type}\n}}";

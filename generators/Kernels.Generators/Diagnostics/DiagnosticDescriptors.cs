@@ -5,7 +5,7 @@ using Microsoft.CodeAnalysis;
 namespace Kernels.Generators.Diagnostics;
 
 /// <summary>
-/// Every diagnostic the generator reports. Ids: KRN0xxx declaration shape, KRN1xxx softmax family (KRN11xx samplers),
+/// Every diagnostic the generator reports. Ids: KRN0xxx declaration shape, KRN1xxx softmax family (KRN11xx samplers, KRN13xx sparse products),
 /// KRN9xxx internal.
 /// Each has a help page under docs/diagnostics/.
 /// </summary>
@@ -64,6 +64,11 @@ internal static class DiagnosticDescriptors
         "Transform '{0}' calls {1}, whose result differs by ulps between backends and between the scalar and vector kernels; the sampler stays exact, but the same seed can give a different sample on another backend near a tie",
         "Kernels.Sampler", DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpRoot + "KRN1102.md");
 
+    public static readonly DiagnosticDescriptor SparsePatternInvalid = Error(
+        "KRN1301", "Kernels.Sparse",
+        "Invalid N:M sparsity pattern",
+        "'{0}' declares pattern {1}:{2}; N:M products need 1 <= N <= M <= 32 (N kept in every group of M, N = M for dense)");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "KRN9001", "Kernels.Generator",
         "The Kernels generator failed",
@@ -72,7 +77,7 @@ internal static class DiagnosticDescriptors
     public static IEnumerable<DiagnosticDescriptor> All => new[]
     {
         NotStaticPartialClass, ContainingTypeNotPartial, GenericDeclaration, TransformNotFound, TransformSignature,
-        TransformAmbiguous, InvalidOption, TransformNotVectorised, SamplerOptionNotApplicable, SamplerTransformNotPortable, InternalError,
+        TransformAmbiguous, InvalidOption, TransformNotVectorised, SamplerOptionNotApplicable, SamplerTransformNotPortable, SparsePatternInvalid, InternalError,
     };
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);

@@ -1,0 +1,154 @@
+using System;
+using System.Globalization;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using Kernels.Runtime;
+
+namespace Kernels.Benchmarks;
+
+/// <summary>
+/// Y = X · Wᵀ with W 4096 x 4096 fp32 on the <c>cpu</c> backend: the library's dense product (baseline) against its 2:4
+/// product of the same weights, for decode (X one row: GEMV, memory-bound) and prefill (X 512 rows: GEMM,
+/// compute-bound). <see cref="Setup"/> checks both against a float64 product of the masked weights before timing.
+/// Columns: GB/s (weights + X + Y bytes per mean time) and dense-equivalent GFLOP/s (2·batch·out·in per mean time).
+/// </summary>
+[BenchmarkCategory("sparse")]
+[Config(typeof(ColumnsConfig))]
+public class SparseMatMulBenchmarks
+{
+    /// <summary>Output and input features.</summary>
+    public const int Features = 4096;
+
+    private KernelRuntime? _runtime;
+    private NmSparseBuffers? _dense;
+    private NmSparseBuffers? _sparse;
+    private KernelBuffer<float>? _x;
+    private KernelBuffer<float>? _y;
+
+    /// <summary>Rows of X: 1 (decode GEMV) or 512 (prefill GEMM).</summary>
+    [Params(1, 512)]
+    public int Batch { get; set; } = 1;
+
+    /// <summary>Bytes a method must move at least: its weights (values and metadata), X and Y.</summary>
+    public static long BytesMoved(string method, int batch)
+    {
+        long weights = method == nameof(Dense)
+            ? (long)Features * Features * sizeof(float)
+            : (long)Features * Features / 2 * sizeof(float) + (long)Features * Features / 2 * 2 / 8;
+        return weights + (long)batch * Features * sizeof(float) * 2;
+    }
+
+    /// <summary>Builds 2:4 weights by magnitude from N(0, 1) weights and verifies both methods.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        var w = Reference.Logits((long)Features * Features, SoftmaxBenchmarks.Seed, 1.0);
+        var x = Reference.Logits((long)Batch * Features, SoftmaxBenchmarks.Seed + 1, 1.0);
+        var sparse = NmSparseMatrix.Compress(w, Features, Features, new NmPattern(2, 4));
+        var masked = new float[w.Length];
+        sparse.Decompress(masked);
+        _runtime = KernelRuntime.Create(new KernelRuntimeOptions { Backend = Backend.Cpu });
+        _dense = new NmSparseBuffers(_runtime, NmSparseMatrix.Compress(masked, Features, Features, new NmPattern(1, 1)));
+        _sparse = new NmSparseBuffers(_runtime, sparse);
+        _x = _runtime.Upload<float>(x);
+        _y = _runtime.Allocate<float>((long)Batch * Features);
+        // The same masked weights for both, so that both must give the same product.
+        Verify(nameof(Dense), Dense, x, masked);
+        Verify(nameof(Sparse24), Sparse24, x, masked);
+    }
+
+    /// <summary>Frees the buffers and the runtime.</summary>
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _dense?.Dispose();
+        _sparse?.Dispose();
+        _x?.Dispose();
+        _y?.Dispose();
+        _runtime?.Dispose();
+    }
+
+    /// <summary>The library's dense product (<see cref="DenseMatMul"/>, N = M = 1).</summary>
+    [Benchmark(Baseline = true)]
+    public void Dense() => DenseMatMul.Launch(_runtime!, _x!, _dense!, _y!, Batch);
+
+    /// <summary>The library's 2:4 product (<see cref="SparseMatMul24"/>).</summary>
+    [Benchmark]
+    public void Sparse24() => SparseMatMul24.Launch(_runtime!, _x!, _sparse!, _y!, Batch);
+
+    private void Verify(string name, Action run, float[] x, float[] masked)
+    {
+        _y!.CopyFrom(new float[Batch * Features].AsSpan()); // poison with zeros: a method that writes nothing fails below
+        run();
+        var y = _y.ToArray();
+        double worst = 0;
+        // Spot-check rows and columns spread over the output (a full float64 product of 512 rows takes minutes).
+        for (int r = 0; r < Batch; r += Math.Max(1, Batch / 7))
+        {
+            for (int o = 0; o < Features; o += 61)
+            {
+                double s = 0, scale = 0;
+                for (int k = 0; k < Features; k++)
+                {
+                    double p = (double)x[(long)r * Features + k] * masked[(long)o * Features + k];
+                    s += p;
+                    scale += Math.Abs(p);
+                }
+                worst = Math.Max(worst, Math.Abs(y[(long)r * Features + o] - s) / scale);
+            }
+        }
+        if (!(worst < 1e-5))
+            throw new InvalidOperationException($"{name} batch {Batch}: relative error {worst:E2} against the float64 product");
+        Console.WriteLine($"// verified {name} batch {Batch}: max error vs float64 {worst:E2} of Σ|x·w|");
+    }
+
+    /// <summary>Adds the GB/s and dense-equivalent GFLOP/s columns to this class's summary.</summary>
+    public sealed class ColumnsConfig : ManualConfig
+    {
+        /// <summary>Creates the config.</summary>
+        public ColumnsConfig() => AddColumn(new RateColumn(flops: false), new RateColumn(flops: true));
+    }
+
+    /// <summary>GB/s or dense-equivalent GFLOP/s over the mean time.</summary>
+    public sealed class RateColumn(bool flops) : IColumn
+    {
+        /// <inheritdoc/>
+        public string Id => flops ? "Sparse.GFLOPs" : "Sparse.GBps";
+        /// <inheritdoc/>
+        public string ColumnName => flops ? "dense-eq GFLOP/s" : "GB/s moved";
+        /// <inheritdoc/>
+        public bool AlwaysShow => true;
+        /// <inheritdoc/>
+        public ColumnCategory Category => ColumnCategory.Custom;
+        /// <inheritdoc/>
+        public int PriorityInCategory => flops ? 3 : 2;
+        /// <inheritdoc/>
+        public bool IsNumeric => true;
+        /// <inheritdoc/>
+        public UnitType UnitType => UnitType.Dimensionless;
+        /// <inheritdoc/>
+        public string Legend => flops
+            ? "2·batch·4096·4096 per mean time (the dense product's flops, also for the sparse method)"
+            : "weights (values + metadata) + X + Y bytes per mean time, 10^9 bytes/s";
+        /// <inheritdoc/>
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
+        /// <inheritdoc/>
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+        {
+            double? meanNs = summary[benchmarkCase]?.ResultStatistics?.Mean;
+            if (meanNs is not > 0 || benchmarkCase.Parameters["Batch"] is not int batch)
+                return "NA";
+            double value = flops
+                ? 2.0 * batch * Features * Features / meanNs.Value
+                : BytesMoved(benchmarkCase.Descriptor.WorkloadMethod.Name, batch) / meanNs.Value;
+            return value.ToString("F1", CultureInfo.InvariantCulture);
+        }
+        /// <inheritdoc/>
+        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+        /// <inheritdoc/>
+        public bool IsAvailable(Summary summary) => true;
+    }
+}
