@@ -5,7 +5,7 @@ using Microsoft.CodeAnalysis;
 namespace Kernels.Generators.Diagnostics;
 
 /// <summary>
-/// Every diagnostic the generator reports. Ids: KRN0xxx declaration shape, KRN1xxx softmax family (KRN11xx samplers),
+/// Every diagnostic the generator reports. Ids: KRN0xxx declaration shape, KRN1xxx softmax family (KRN11xx samplers, KRN14xx speculative decoding),
 /// KRN9xxx internal.
 /// Each has a help page under docs/diagnostics/.
 /// </summary>
@@ -64,6 +64,11 @@ internal static class DiagnosticDescriptors
         "Transform '{0}' calls {1}, whose result differs by ulps between backends and between the scalar and vector kernels; the sampler stays exact, but the same seed can give a different sample on another backend near a tie",
         "Kernels.Sampler", DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpRoot + "KRN1102.md");
 
+    public static readonly DiagnosticDescriptor SpeculativeOptionNotApplicable = Error(
+        "KRN1401", "Kernels.Speculative",
+        "Speculative-decoding option does not apply to this kind",
+        "{0} applies only to Chain verification kernels, but '{1}' declares a {2} kernel, which draws no random numbers; remove {0}");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "KRN9001", "Kernels.Generator",
         "The Kernels generator failed",
@@ -72,7 +77,8 @@ internal static class DiagnosticDescriptors
     public static IEnumerable<DiagnosticDescriptor> All => new[]
     {
         NotStaticPartialClass, ContainingTypeNotPartial, GenericDeclaration, TransformNotFound, TransformSignature,
-        TransformAmbiguous, InvalidOption, TransformNotVectorised, SamplerOptionNotApplicable, SamplerTransformNotPortable, InternalError,
+        TransformAmbiguous, InvalidOption, TransformNotVectorised, SamplerOptionNotApplicable, SamplerTransformNotPortable,
+        SpeculativeOptionNotApplicable, InternalError,
     };
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
