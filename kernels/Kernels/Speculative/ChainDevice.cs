@@ -36,68 +36,38 @@ public static class ChainDevice
                 invalid = true;
         }
 
-        // Accept tests, identical in every thread.
+        // Accept tests, identical in every thread (no early exit: PoCL 3.1 wants plain control flow around barriers).
         int stop = length;
         for (int k = 0; k < length; k++)
         {
-            if (invalid || stop < length)
-                break;
-            int t = draftTokens[tokenStart + k];
-            float p = target[((long)b * (length + 1) + k) * cols + t];
-            float q = draft[(tokenStart + k) * cols + t];
-            if (!SpeculativeMath.Valid(p) || !SpeculativeMath.Valid(q))
+            if (!invalid && stop == length)
             {
-                invalid = true;
+                int t = draftTokens[tokenStart + k];
+                float p = target[((long)b * (length + 1) + k) * cols + t];
+                float q = draft[(tokenStart + k) * cols + t];
+                if (!SpeculativeMath.Valid(p) || !SpeculativeMath.Valid(q))
+                {
+                    invalid = true;
+                }
+                else
+                {
+                    double u = args.ExplicitUniforms != 0 ? uniforms[uniformStart + k] : Variates.Uniform(Rng.Block(key, (uint)k, args.Offset).Low64);
+                    if (!SpeculativeMath.Accepts(u, p, q))
+                        stop = k;
+                }
             }
-            else
-            {
-                double u = args.ExplicitUniforms != 0 ? uniforms[uniformStart + k] : Variates.Uniform(Rng.Block(key, (uint)k, args.Offset).Low64);
-                if (!SpeculativeMath.Accepts(u, p, q))
-                    stop = k;
-            }
         }
 
-        // The final draw: residual at a rejection (p if its mass is 0), p at the bonus position.
-        int token = SpeculativeMath.Invalid;
-        if (!invalid)
-        {
-            long pRow = ((long)b * (length + 1) + stop) * cols;
-            long qRow = (tokenStart + stop) * cols;
-            double u = args.ExplicitUniforms != 0 ? uniforms[uniformStart + length] : Variates.Uniform(Rng.Block(key, (uint)length, args.Offset).Low64);
-            token = Draw(target, draft, pRow, qRow, stop < length, cols, u, tid, size);
-            if (token == DrawNoMass && stop < length)
-                token = Draw(target, draft, pRow, qRow, false, cols, u, tid, size);
-            invalid = token < 0;
-        }
-
-        if (tid == 0)
-            accepted[b] = invalid ? SpeculativeMath.Invalid : stop;
-        long emittedStart = (long)b * (length + 1);
-        for (int first = 0; first <= length; first += size)
-        {
-            int i = first + tid;
-            if (i <= length)
-                emitted[emittedStart + i] = invalid || i > stop ? SpeculativeMath.Invalid : i < stop ? draftTokens[tokenStart + i] : token;
-        }
-    }
-
-    /// <summary>Draw result: the row held a NaN, negative or infinite value.</summary>
-    private const int DrawInvalid = -1;
-
-    /// <summary>Draw result: the row's mass is 0.</summary>
-    private const int DrawNoMass = -2;
-
-    /// <summary>
-    /// Inverse-CDF draw of norm(max(0, p − q)) (or of p when <paramref name="residual"/> is false) with uniform u; every
-    /// thread returns the token, <see cref="DrawInvalid"/> or <see cref="DrawNoMass"/>.
-    /// </summary>
-    private static int Draw(ArrayView<float> target, ArrayView<float> draft, long pRow, long qRow, bool residual, int cols, double u, int tid, int size)
-    {
+        // The final draw, run by every row (its rows are in bounds whatever stop is) so that every barrier is reached
+        // unconditionally: residual at a rejection (p if its mass is 0), p at the bonus position.
+        long pRow = ((long)b * (length + 1) + stop) * cols;
+        long qRow = (tokenStart + stop) * cols;
+        bool residual = stop < length;
+        double final = args.ExplicitUniforms != 0 ? uniforms[uniformStart + length] : Variates.Uniform(Rng.Block(key, (uint)length, args.Offset).Low64);
         int segment = (cols + size - 1) / size;
         int begin = tid * segment;
-        double own = 0.0;
+        double ownResidual = 0.0, ownP = 0.0;
         int bad = 0;
-        int lastOwn = -1;
         for (int j = 0; j < segment; j++)
         {
             int col = begin + j;
@@ -107,50 +77,53 @@ public static class ChainDevice
                 float q = residual ? draft[qRow + col] : 0f;
                 if (!SpeculativeMath.Valid(p) || !SpeculativeMath.Valid(q))
                     bad = 1;
-                float r = SpeculativeMath.Residual(p, q);
-                own += r;
-                if (r > 0f)
-                    lastOwn = col;
+                ownResidual += SpeculativeMath.Residual(p, q);
+                ownP += p;
             }
         }
         bad = GroupReduce.MaxInt(bad);
+        bool useResidual = residual && GroupReduce.SumDouble(ownResidual) > 0.0;
+        double own = useResidual ? ownResidual : ownP;
         var scan = GroupReduce.InclusiveScanDouble(own);
-        int lastPositive = GroupReduce.MaxInt(lastOwn);
-        double total = scan.Total;
-        double goal = u * total;
+        double goal = final * scan.Total;
         int owner = GroupReduce.MinInt(own > 0.0 && scan.Inclusive > goal ? tid : int.MaxValue);
+        int lastOwner = GroupReduce.MaxInt(own > 0.0 ? tid : -1);
+        invalid = invalid || bad != 0 || !(scan.Total > 0.0);
 
-        // The owner scans its segment; rounding can leave u·Σ at or above the last running sum: the last column with mass.
-        var chosen = SharedMemory.Allocate<int>(1);
-        if (owner == int.MaxValue ? tid == 0 : tid == owner)
+        // No barrier from here on (PoCL 3.1 hangs on a data-dependent scan followed by one): every thread writes its
+        // share of the emitted row, and the thread holding u·Σ scans its segment and writes the extra token itself.
+        if (tid == 0)
+            accepted[b] = invalid ? SpeculativeMath.Invalid : stop;
+        long emittedStart = (long)b * (length + 1);
+        for (int first = 0; first <= length; first += size)
         {
-            int token = lastPositive;
-            if (owner != int.MaxValue)
+            int i = first + tid;
+            if (i <= length && (invalid || i != stop))
+                emitted[emittedStart + i] = invalid || i > stop ? SpeculativeMath.Invalid : draftTokens[tokenStart + i];
+        }
+        // Rounding can leave u·Σ at or above the last running sum: then the last thread with mass takes its last column with mass.
+        if (!invalid && (owner == int.MaxValue ? tid == lastOwner : tid == owner))
+        {
+            int token = SpeculativeMath.Invalid;
+            double running = scan.Exclusive;
+            for (int j = 0; j < segment; j++)
             {
-                token = lastOwn;
-                double running = scan.Exclusive;
-                for (int j = 0; j < segment; j++)
+                int col = begin + j;
+                if (col < cols)
                 {
-                    int col = begin + j;
-                    if (col < cols)
+                    float r = target[pRow + col];
+                    if (useResidual)
+                        r = SpeculativeMath.Residual(r, draft[qRow + col]);
+                    running += r;
+                    if (r > 0f)
                     {
-                        float r = SpeculativeMath.Residual(target[pRow + col], residual ? draft[qRow + col] : 0f);
-                        running += r;
-                        if (r > 0f && running > goal)
-                        {
-                            token = col;
+                        token = col;
+                        if (owner != int.MaxValue && running > goal)
                             break;
-                        }
                     }
                 }
             }
-            chosen[0] = token;
+            emitted[emittedStart + stop] = token;
         }
-        Group.Barrier();
-        int result = chosen[0];
-        Group.Barrier();
-        if (bad != 0)
-            return DrawInvalid;
-        return total > 0.0 ? result : DrawNoMass;
     }
 }

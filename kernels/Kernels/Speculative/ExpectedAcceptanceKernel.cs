@@ -14,7 +14,7 @@ namespace Kernels;
 /// <remarks>
 /// Reads every value once; a pair whose p or q holds a NaN, negative or infinite value gives NaN. Sums run in double,
 /// rounded to float at the end. The optimal acceptance of multi-draft verification is
-/// MultiDraft.OptimalAcceptance (host side, small V).
+/// <see cref="MultiDraft.OptimalAcceptance"/> (host side, V ≤ 16).
 /// </remarks>
 public sealed unsafe class ExpectedAcceptanceKernel
 {
