@@ -81,7 +81,7 @@ public sealed partial class SpeculativeKernelGenerator
 
         private static void WriteEntryPoints(IndentedWriter w, string ilgpuParameters, string ilgpuBody, string cpuParameters, string cpuBody)
         {
-            w.Line("/// <summary>The ILGPU kernel (CUDA, OpenCL, ilgpu-cpu): launch one group per row.</summary>");
+            w.Line("/// <summary>The ILGPU kernel (CUDA, OpenCL, ilgpu-cpu); the descriptor's Launch picks the grid.</summary>");
             w.Line(Generated.CodeAttribute);
             w.Line("[global::Kernels.KernelEntryPoint]");
             w.Line($"public static void IlgpuKernel({ilgpuParameters}) =>");

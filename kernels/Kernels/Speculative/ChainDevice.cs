@@ -1,26 +1,28 @@
 using ILGPU;
-using Kernels.Device;
 
 namespace Kernels;
 
 /// <summary>
-/// The ILGPU side of chain verification: one group per row. Every thread runs the L accept tests (the same few reads,
-/// so control flow stays group-uniform); the final draw — the residual norm(max(0, p − q)) at the first rejection, p at
-/// the fallback or the bonus position — is an exact inverse-CDF: each thread sums its contiguous segment of the row in
-/// double, one group scan gives the segments' starting sums, the segment holding u·Σ is found by a group minimum and its
-/// thread scans it. Loops have group-uniform trip counts (PoCL 3.1). Needs double support.
+/// The ILGPU side of chain verification: one thread per row (rows are independent), which verifies its row serially —
+/// the L accept tests, then the final draw as an exact inverse-CDF with a double running sum over the residual row (or p). The
+/// operations and their order are the CPU kernel's, so both take the same decisions except at near-ties of the running
+/// sum. Needs double support.
 /// </summary>
+/// <remarks>
+/// Serial on purpose, for now: every group-parallel form of the final draw tried (segment sums, group scans, then the
+/// owner's scan of its segment — the categorical sampler's shape) made PoCL 3.1 spend minutes or more compiling the
+/// kernel (deep recursion in its barrier handling), so the OpenCL backend could not run it. On a GPU this costs about
+/// 2V serial reads per row; a group-parallel draw for CUDA is future work.
+/// </remarks>
 public static class ChainDevice
 {
-    /// <summary>Verifies row <c>Grid.IdxX</c>. Launch with one group per row.</summary>
+    /// <summary>Verifies row <c>Grid.GlobalIndex.X</c>. Launch with at least one thread per row.</summary>
     public static void Row(ArrayView<float> target, ArrayView<float> draft, ArrayView<int> draftTokens, ArrayView<RngKey> keys,
         ArrayView<double> uniforms, ArrayView<int> accepted, ArrayView<int> emitted, ChainArgs args)
     {
-        int b = Grid.IdxX;
+        int b = Grid.GlobalIndex.X;
         if (b >= args.Batch)
             return;
-        int tid = Group.IdxX;
-        int size = Group.DimX;
         int length = args.Length;
         int cols = args.Cols;
         long tokenStart = (long)b * length;
@@ -36,7 +38,6 @@ public static class ChainDevice
                 invalid = true;
         }
 
-        // Accept tests, identical in every thread (no early exit: PoCL 3.1 wants plain control flow around barriers).
         int stop = length;
         for (int k = 0; k < length; k++)
         {
@@ -58,58 +59,32 @@ public static class ChainDevice
             }
         }
 
-        // The final draw, run by every row (its rows are in bounds whatever stop is) so that every barrier is reached
-        // unconditionally: residual at a rejection (p if its mass is 0), p at the bonus position.
-        long pRow = ((long)b * (length + 1) + stop) * cols;
-        long qRow = (tokenStart + stop) * cols;
-        bool residual = stop < length;
-        double final = args.ExplicitUniforms != 0 ? uniforms[uniformStart + length] : Variates.Uniform(Rng.Block(key, (uint)length, args.Offset).Low64);
-        int segment = (cols + size - 1) / size;
-        int begin = tid * segment;
-        double ownResidual = 0.0, ownP = 0.0;
-        int bad = 0;
-        for (int j = 0; j < segment; j++)
+        // The final draw: residual at a rejection (p if its mass is 0), p at the bonus position.
+        int token = SpeculativeMath.Invalid;
+        if (!invalid)
         {
-            int col = begin + j;
-            if (col < cols)
+            long pRow = ((long)b * (length + 1) + stop) * cols;
+            long qRow = (tokenStart + stop) * cols;
+            bool residual = stop < length;
+            double totalResidual = 0.0, totalP = 0.0;
+            for (int col = 0; col < cols; col++)
             {
                 float p = target[pRow + col];
                 float q = residual ? draft[qRow + col] : 0f;
                 if (!SpeculativeMath.Valid(p) || !SpeculativeMath.Valid(q))
-                    bad = 1;
-                ownResidual += SpeculativeMath.Residual(p, q);
-                ownP += p;
+                    invalid = true;
+                totalResidual += SpeculativeMath.Residual(p, q);
+                totalP += p;
             }
-        }
-        bad = GroupReduce.MaxInt(bad);
-        bool useResidual = residual && GroupReduce.SumDouble(ownResidual) > 0.0;
-        double own = useResidual ? ownResidual : ownP;
-        var scan = GroupReduce.InclusiveScanDouble(own);
-        double goal = final * scan.Total;
-        int owner = GroupReduce.MinInt(own > 0.0 && scan.Inclusive > goal ? tid : int.MaxValue);
-        int lastOwner = GroupReduce.MaxInt(own > 0.0 ? tid : -1);
-        invalid = invalid || bad != 0 || !(scan.Total > 0.0);
-
-        // No barrier from here on (PoCL 3.1 hangs on a data-dependent scan followed by one): every thread writes its
-        // share of the emitted row, and the thread holding u·Σ scans its segment and writes the extra token itself.
-        if (tid == 0)
-            accepted[b] = invalid ? SpeculativeMath.Invalid : stop;
-        long emittedStart = (long)b * (length + 1);
-        for (int first = 0; first <= length; first += size)
-        {
-            int i = first + tid;
-            if (i <= length && (invalid || i != stop))
-                emitted[emittedStart + i] = invalid || i > stop ? SpeculativeMath.Invalid : draftTokens[tokenStart + i];
-        }
-        // Rounding can leave u·Σ at or above the last running sum: then the last thread with mass takes its last column with mass.
-        if (!invalid && (owner == int.MaxValue ? tid == lastOwner : tid == owner))
-        {
-            int token = SpeculativeMath.Invalid;
-            double running = scan.Exclusive;
-            for (int j = 0; j < segment; j++)
+            bool useResidual = residual && totalResidual > 0.0;
+            double total = useResidual ? totalResidual : totalP;
+            invalid = invalid || !(total > 0.0);
+            if (!invalid)
             {
-                int col = begin + j;
-                if (col < cols)
+                double u = args.ExplicitUniforms != 0 ? uniforms[uniformStart + length] : Variates.Uniform(Rng.Block(key, (uint)length, args.Offset).Low64);
+                double goal = u * total;
+                double running = 0.0;
+                for (int col = 0; col < cols; col++)
                 {
                     float r = target[pRow + col];
                     if (useResidual)
@@ -117,13 +92,17 @@ public static class ChainDevice
                     running += r;
                     if (r > 0f)
                     {
-                        token = col;
-                        if (owner != int.MaxValue && running > goal)
+                        token = col; // rounding can leave u·Σ at or above the last running sum: the last column with mass
+                        if (running > goal)
                             break;
                     }
                 }
             }
-            emitted[emittedStart + stop] = token;
         }
+
+        accepted[b] = invalid ? SpeculativeMath.Invalid : stop;
+        long emittedStart = (long)b * (length + 1);
+        for (int i = 0; i <= length; i++)
+            emitted[emittedStart + i] = invalid || i > stop ? SpeculativeMath.Invalid : i < stop ? draftTokens[tokenStart + i] : token;
     }
 }

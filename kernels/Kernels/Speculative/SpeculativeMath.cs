@@ -9,8 +9,9 @@ public static class SpeculativeMath
     /// <summary>Accepted-count value of an invalid row (and the token written for "no token").</summary>
     public const int Invalid = -1;
 
-    /// <summary>Whether a probability is usable: finite and not negative (NaN fails).</summary>
-    public static bool Valid(float x) => x >= 0f && x < float.PositiveInfinity;
+    /// <summary>Whether a probability is usable: finite and not negative.</summary>
+    /// <remarks>NaN is tested with IsNaN, not through a comparison: PoCL's OpenCL folds ordered comparisons with NaN.</remarks>
+    public static bool Valid(float x) => !float.IsNaN(x) && x >= 0f && x != float.PositiveInfinity;
 
     /// <summary>
     /// Accepts a draft with probability min(1, p/q): u·q &lt; p in double, u in (0, 1). q = 0 accepts when p &gt; 0 (the
