@@ -30,6 +30,10 @@ public sealed class FuzzTests
         "PerRowKeys = 2", "LogProbabilities = true", "Mode = GumbelSoftmaxMode.Hard", "Mode = (GumbelSoftmaxMode)9",
         "Temperature = TemperatureMode.PerRow", "Transform = nameof(F)", "Transform = \"Nope\"", "Mode = ",
     };
+    private static readonly string[] SpeculativeArguments =
+    {
+        "SpeculativeKind.Chain", "SpeculativeKind.ExpectedAcceptance", "(SpeculativeKind)5", "PerRowKeys = true", "PerRowKeys = 1", "Kind = ", "Transform = nameof(F)",
+    };
     private static readonly string[] Modifiers = { "public static partial class", "static partial class", "public partial class", "public static class", "partial struct", "public static partial record", "internal static partial class" };
     private static readonly string[] Transforms =
     {
@@ -86,10 +90,13 @@ public sealed class FuzzTests
             body.AppendLine(Transforms[random.Next(Transforms.Length)]);
         if (random.Next(4) == 0) body.AppendLine("static float Helper(float x) => x; static float Helper(double x) => 0f;");
         if (random.Next(5) == 0) body.AppendLine("static float P => 1f;");
-        // Half the declarations go to the sampler family's generator, half to the softmax family's.
-        string attribute = random.Next(2) == 0
-            ? $"SoftmaxKernel({string.Join(", ", args)})"
-            : $"SamplerKernel({string.Join(", ", Enumerable.Range(0, random.Next(0, 4)).Select(_ => SamplerArguments[random.Next(SamplerArguments.Length)]))})";
+        // A third of the declarations go to each family's generator: softmax, sampler, speculative decoding.
+        string attribute = random.Next(3) switch
+        {
+            0 => $"SoftmaxKernel({string.Join(", ", args)})",
+            1 => $"SamplerKernel({string.Join(", ", Enumerable.Range(0, random.Next(0, 4)).Select(_ => SamplerArguments[random.Next(SamplerArguments.Length)]))})",
+            _ => $"SpeculativeKernel({string.Join(", ", Enumerable.Range(0, random.Next(0, 3)).Select(_ => SpeculativeArguments[random.Next(SpeculativeArguments.Length)]))})",
+        };
         string type = $"[{attribute}]\n{Modifiers[random.Next(Modifiers.Length)]} K{random.Next(1000)}\n{{\n{body}}}";
         if (random.Next(3) == 0)
             type = $"{(random.Next(2) == 0 ? "partial" : "")} class Outer{(random.Next(4) == 0 ? "<T>" : "")}\n{{\n{type}\n}}";
