@@ -57,6 +57,59 @@ public static class MultiDraft
         return new Decision(-1, InverseCdf(target, uniforms[k]));
     }
 
+    /// <summary>The result of verifying a draft tree: the accepted nodes (root excluded) and the emitted tokens.</summary>
+    /// <param name="AcceptedNodes">The accepted path, node indices from the root's child down.</param>
+    /// <param name="Emitted">The accepted nodes' tokens, then the correction or bonus token.</param>
+    public sealed record TreeDecision(int[] AcceptedNodes, int[] Emitted);
+
+    /// <summary>
+    /// Verifies a draft tree (RSD): node 0 is the root (the last committed position; its token is ignored), node n &gt; 0
+    /// holds token <paramref name="tokens"/>[n] and parent <paramref name="parents"/>[n] &lt; n. The children of a node,
+    /// in index order, are drafts drawn without replacement from <paramref name="draft"/>[node]; verification runs
+    /// <see cref="RecursiveRejection"/> on them against <paramref name="target"/>[node], descends into the accepted child,
+    /// and stops with the residual token, or with a bonus token from the target at a leaf. Uniform j of node n is
+    /// <paramref name="uniform"/>(n, j). Every emitted token follows the target given the tokens before it.
+    /// </summary>
+    public static TreeDecision TreeVerify(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens, double[][] target, double[][] draft, Func<int, int, double> uniform)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(draft);
+        ArgumentNullException.ThrowIfNull(uniform);
+        int nodes = parents.Length;
+        if (nodes < 1 || tokens.Length != nodes || target.Length != nodes || draft.Length != nodes)
+            throw new ArgumentException("parents, tokens, target and draft must describe the same non-empty set of nodes.", nameof(parents));
+        for (int n = 1; n < nodes; n++)
+        {
+            if (parents[n] < 0 || parents[n] >= n)
+                throw new ArgumentOutOfRangeException(nameof(parents), parents[n], $"node {n}'s parent must precede it.");
+        }
+        var path = new System.Collections.Generic.List<int>();
+        var emitted = new System.Collections.Generic.List<int>();
+        int node = 0;
+        while (true)
+        {
+            var children = new System.Collections.Generic.List<int>();
+            for (int c = node + 1; c < nodes; c++)
+                if (parents[c] == node) children.Add(c);
+            int k = children.Count;
+            var u = new double[k + 1];
+            for (int j = 0; j <= k; j++) u[j] = uniform(node, j);
+            if (k == 0)
+            {
+                emitted.Add(InverseCdf(Normalised(target[node]), u[0]));
+                return new TreeDecision(path.ToArray(), emitted.ToArray());
+            }
+            var drafts = new int[k];
+            for (int j = 0; j < k; j++) drafts[j] = tokens[children[j]];
+            var decision = RecursiveRejection(target[node], draft[node], drafts, u);
+            emitted.Add(decision.Token);
+            if (decision.Slot < 0)
+                return new TreeDecision(path.ToArray(), emitted.ToArray());
+            node = children[decision.Slot];
+            path.Add(node);
+        }
+    }
+
     /// <summary>
     /// K-SEQ (SpecTr) over k i.i.d. drafts from q: with β(ρ) = Σ min(q, p/ρ), accept X_i with probability
     /// min(1, p(X_i)/(ρ·q(X_i))), the first acceptance winning; when none is accepted, draw from

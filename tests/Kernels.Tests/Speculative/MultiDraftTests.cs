@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Kernels.Runtime;
 using Kernels.Tests.Infrastructure;
+using Kernels.Tests.Statistics;
 using NUnit.Framework;
 
 namespace Kernels.Tests.Speculative;
@@ -206,6 +207,58 @@ public sealed class MultiDraftTests
             if (n[r] == 0) rejected++;
         }
         Assert.That(rejected, Is.GreaterThan(10), "both branches are exercised");
+    }
+
+    /// <summary>
+    /// A two-level tree (two root children, each with two children, drawn without replacement): over 200k trees, the first
+    /// emitted token follows p_root and the second, given an accepted first token t, follows p_next[t] (chi-square,
+    /// α = 1e-6), with acceptance of the first level above single-draft chain's Σ min(p, q).
+    /// </summary>
+    [Test]
+    public void TreeVerificationEmitsTheTargetLaw()
+    {
+        const int cols = 4, trees = 200000;
+        var random = new System.Random(77);
+        var pRoot = RandomDistribution(random, cols, 0);
+        var qRoot = RandomDistribution(random, cols, 0);
+        var pNext = Enumerable.Range(0, cols).Select(_ => RandomDistribution(random, cols, 0)).ToArray();
+        var qNext = Enumerable.Range(0, cols).Select(_ => RandomDistribution(random, cols, 0)).ToArray();
+        var pLeaf = RandomDistribution(random, cols, 0);
+        int[] parents = { -1, 0, 0, 1, 1, 2, 2 };
+        var first = new long[cols];
+        var second = Enumerable.Range(0, cols).Select(_ => new long[cols]).ToArray();
+        long firstAccepted = 0;
+        var key = new RngKey(5);
+        for (int t = 0; t < trees; t++)
+        {
+            int Draw(double[] q, int exclude) // without replacement of 'exclude'
+            {
+                double total = q.Where((_, v) => v != exclude).Sum(), goal = random.NextDouble() * total, running = 0;
+                for (int v = 0; v < q.Length; v++) { if (v == exclude) continue; running += q[v]; if (running > goal) return v; }
+                return Enumerable.Range(0, q.Length).Last(v => v != exclude);
+            }
+            var tokens = new int[7];
+            tokens[1] = Draw(qRoot, -1); tokens[2] = Draw(qRoot, tokens[1]);
+            tokens[3] = Draw(qNext[tokens[1]], -1); tokens[4] = Draw(qNext[tokens[1]], tokens[3]);
+            tokens[5] = Draw(qNext[tokens[2]], -1); tokens[6] = Draw(qNext[tokens[2]], tokens[5]);
+            var target = new[] { pRoot, pNext[tokens[1]], pNext[tokens[2]], pLeaf, pLeaf, pLeaf, pLeaf };
+            var draft = new[] { qRoot, qNext[tokens[1]], qNext[tokens[2]], qRoot, qRoot, qRoot, qRoot };
+            var decision = MultiDraft.TreeVerify(parents, tokens, target, draft, (n, j) => Variates.Uniform(Rng.Block(key, (uint)(8 * n + j), (ulong)t).Low64));
+            Assert.That(decision.Emitted, Has.Length.EqualTo(decision.AcceptedNodes.Length + 1));
+            first[decision.Emitted[0]]++;
+            if (decision.AcceptedNodes.Length > 0)
+            {
+                firstAccepted++;
+                Assert.That(decision.Emitted[0], Is.EqualTo(tokens[decision.AcceptedNodes[0]]));
+                second[decision.Emitted[0]][decision.Emitted[1]]++;
+            }
+        }
+        ChiSquare.AssertFits(first, pRoot, "tree: first emitted token vs p_root");
+        for (int v = 0; v < cols; v++)
+            ChiSquare.AssertFits(second[v], pNext[v], $"tree: second token after {v} vs p_next[{v}]");
+        var acceptance = BinomialTest.Test(firstAccepted, trees, pRoot.Zip(qRoot, Math.Min).Sum());
+        Assert.That(acceptance.PValue, Is.LessThan(ChiSquare.Alpha), "two drafts accept more often than one: " + acceptance);
+        Assert.That((double)firstAccepted / trees, Is.GreaterThan(pRoot.Zip(qRoot, Math.Min).Sum()));
     }
 
     [Test]
