@@ -164,8 +164,9 @@ public sealed unsafe class ChainVerifier
             return unchecked(offset + OffsetsPerLaunch);
         }
         using var targetBuffer = runtime.Upload(target[..(int)targetElements]);
-        using var draftBuffer = runtime.Upload(draft[..(int)draftElements]);
-        using var tokenBuffer = runtime.Upload(draftTokens[..(int)tokenElements]);
+        // L = 0 (bonus token only): the kernel reads no draft, but device buffers are never empty.
+        using var draftBuffer = draftElements == 0 ? runtime.Allocate<float>(1) : runtime.Upload(draft[..(int)draftElements]);
+        using var tokenBuffer = tokenElements == 0 ? runtime.Allocate<int>(1) : runtime.Upload(draftTokens[..(int)tokenElements]);
         using var acceptedBuffer = runtime.Allocate<int>(batch);
         using var emittedBuffer = runtime.Allocate<int>((int)emittedElements);
         using var keyBuffer = PerRowKeys ? runtime.Upload(keys[..batch]) : null;

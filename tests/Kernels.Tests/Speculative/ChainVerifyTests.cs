@@ -294,6 +294,24 @@ public sealed class ChainVerifyTests(Backend backend) : BackendTest(backend)
     }
 
     [Test]
+    public void NoDraftsDrawsTheBonusTokenFromTheTarget()
+    {
+        const int batch = 3, cols = 50;
+        var random = new System.Random(12);
+        var target = Enumerable.Range(0, batch).SelectMany(_ => SpeculativeReference.Distribution(cols, random)).ToArray();
+        var keys = Enumerable.Range(0, batch).Select(b => new RngKey(9, (uint)b)).ToArray();
+        var (accepted, emitted) = RunKeys(Runtime, target, Array.Empty<float>(), Array.Empty<int>(), batch, 0, cols, keys, 0);
+        Assert.That(accepted, Is.All.EqualTo(0));
+        for (int b = 0; b < batch; b++)
+        {
+            var u = new[] { Variates.Uniform(Rng.Block(keys[b], 0, 0).Low64) };
+            var expected = SpeculativeReference.Verify(target, Array.Empty<float>(), Array.Empty<int>(), b, 0, cols, u);
+            if (expected.Margin > 1e-9)
+                Assert.That(emitted[b], Is.EqualTo(expected.Emitted[0]), $"row {b}");
+        }
+    }
+
+    [Test]
     public void BadDataHasItsDocumentedOutcome()
     {
         const int length = 2, cols = 16, batch = 9;
