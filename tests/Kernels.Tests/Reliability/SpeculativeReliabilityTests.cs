@@ -95,4 +95,36 @@ public sealed class SpeculativeReliabilityTests(Backend backend) : BackendTest(b
         Assert.That(Assert.Throws<ArgumentNullException>(() => ExpectedAcceptance.Launch(Runtime, target, null!, beta, Batch, Length, Cols))!.ParamName, Is.EqualTo("draft"));
         Assert.That(beta.ToArray(), Is.All.EqualTo(42f), "output untouched");
     }
+
+    [Test]
+    public void TwentyThousandVerificationsDoNotGrowMemory()
+    {
+        if (Backend != Backend.Cpu)
+            Assert.Ignore("the long run is sized for the cpu backend");
+        const int launches = 20_000, batch = 4, length = 3, cols = 512;
+        var random = new System.Random(3);
+        using var target = Runtime.Upload<float>(Enumerable.Range(0, batch * (length + 1)).SelectMany(_ => Speculative.SpeculativeReference.Distribution(cols, random)).ToArray());
+        using var draft = Runtime.Upload<float>(Enumerable.Range(0, batch * length).SelectMany(_ => Speculative.SpeculativeReference.Distribution(cols, random)).ToArray());
+        using var tokens = Runtime.Upload<int>(Enumerable.Range(0, batch * length).Select(i => i * 37 % cols).ToArray());
+        using var keys = Runtime.Upload<RngKey>(Enumerable.Range(0, batch).Select(b => new RngKey((ulong)b)).ToArray());
+        using var accepted = Runtime.Allocate<int>(batch);
+        using var emitted = Runtime.Allocate<int>(batch * (length + 1));
+        ulong offset = 0;
+        for (int i = 0; i < 1000; i++)
+            offset = ChainVerify.Launch(Runtime, target, draft, tokens, accepted, emitted, batch, length, cols, keys, offset);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long before = GC.GetTotalMemory(forceFullCollection: true);
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < launches; i++)
+            offset = ChainVerify.Launch(Runtime, target, draft, tokens, accepted, emitted, batch, length, cols, keys, offset);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        long after = GC.GetTotalMemory(forceFullCollection: true);
+        TestContext.Out.WriteLine($"{launches} chain verifications; heap {before / 1024} KiB -> {after / 1024} KiB; allocated {allocated / (double)launches:F1} B/launch");
+        Assert.That(accepted.ToArray(), Is.All.InRange(0, length));
+        Assert.That(emitted.ToArray(), Is.All.InRange(-1, cols - 1));
+        Assert.That(offset, Is.EqualTo((ulong)(launches + 1000)));
+        Assert.That(after - before, Is.LessThan(256 * 1024), "no growth of the managed heap");
+        Assert.That(allocated / (double)launches, Is.LessThan(64), "a launch allocates (almost) nothing");
+    }
 }
