@@ -36,6 +36,10 @@ public sealed class FuzzTests
         "2, 4", "1, 1", "4, 2", "0, 4", "2, 64", "\"2\", 4", "2", "2, 4, Epilogue = nameof(F)", "2, 8, Epilogue = \"Nope\"",
         "16, 32, Epilogue = null", "int.MaxValue, -1", "2, 4, Epilogue = nameof(Helper)", "3, 6, Bogus = 1",
     };
+    private static readonly string[] SpeculativeArguments =
+    {
+        "SpeculativeKind.Chain", "SpeculativeKind.ExpectedAcceptance", "(SpeculativeKind)5", "PerRowKeys = true", "PerRowKeys = 1", "Kind = ", "Transform = nameof(F)",
+    };
     private static readonly string[] Modifiers = { "public static partial class", "static partial class", "public partial class", "public static class", "partial struct", "public static partial record", "internal static partial class" };
     private static readonly string[] Transforms =
     {
@@ -92,12 +96,13 @@ public sealed class FuzzTests
             body.AppendLine(Transforms[random.Next(Transforms.Length)]);
         if (random.Next(4) == 0) body.AppendLine("static float Helper(float x) => x; static float Helper(double x) => 0f;");
         if (random.Next(5) == 0) body.AppendLine("static float P => 1f;");
-        // The declarations are shared between the softmax, sampler and sparse-product families' generators.
-        string attribute = random.Next(3) switch
+        // A quarter of the declarations go to each family's generator: softmax, sampler, sparse products, speculative decoding.
+        string attribute = random.Next(4) switch
         {
             0 => $"SoftmaxKernel({string.Join(", ", args)})",
             1 => $"SamplerKernel({string.Join(", ", Enumerable.Range(0, random.Next(0, 4)).Select(_ => SamplerArguments[random.Next(SamplerArguments.Length)]))})",
-            _ => $"SparseMatMulKernel({SparseArguments[random.Next(SparseArguments.Length)]})",
+            2 => $"SparseMatMulKernel({SparseArguments[random.Next(SparseArguments.Length)]})",
+            _ => $"SpeculativeKernel({string.Join(", ", Enumerable.Range(0, random.Next(0, 3)).Select(_ => SpeculativeArguments[random.Next(SpeculativeArguments.Length)]))})",
         };
         string type = $"[{attribute}]\n{Modifiers[random.Next(Modifiers.Length)]} K{random.Next(1000)}\n{{\n{body}}}";
         if (random.Next(3) == 0)

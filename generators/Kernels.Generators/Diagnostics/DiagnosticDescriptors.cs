@@ -5,7 +5,7 @@ using Microsoft.CodeAnalysis;
 namespace Kernels.Generators.Diagnostics;
 
 /// <summary>
-/// Every diagnostic the generator reports. Ids: KRN0xxx declaration shape, KRN1xxx softmax family (KRN11xx samplers, KRN13xx sparse products),
+/// Every diagnostic the generator reports. Ids: KRN0xxx declaration shape, KRN1xxx kernel families (KRN11xx samplers, KRN13xx sparse products, KRN14xx speculative decoding),
 /// KRN9xxx internal.
 /// Each has a help page under docs/diagnostics/.
 /// </summary>
@@ -69,6 +69,11 @@ internal static class DiagnosticDescriptors
         "Invalid N:M sparsity pattern",
         "'{0}' declares pattern {1}:{2}; N:M products need 1 <= N <= M <= 32 (N kept in every group of M, N = M for dense)");
 
+    public static readonly DiagnosticDescriptor SpeculativeOptionNotApplicable = Error(
+        "KRN1401", "Kernels.Speculative",
+        "Speculative-decoding option does not apply to this kind",
+        "{0} applies only to Chain verification kernels, but '{1}' declares a {2} kernel, which draws no random numbers; remove {0}");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "KRN9001", "Kernels.Generator",
         "The Kernels generator failed",
@@ -77,7 +82,8 @@ internal static class DiagnosticDescriptors
     public static IEnumerable<DiagnosticDescriptor> All => new[]
     {
         NotStaticPartialClass, ContainingTypeNotPartial, GenericDeclaration, TransformNotFound, TransformSignature,
-        TransformAmbiguous, InvalidOption, TransformNotVectorised, SamplerOptionNotApplicable, SamplerTransformNotPortable, SparsePatternInvalid, InternalError,
+        TransformAmbiguous, InvalidOption, TransformNotVectorised, SamplerOptionNotApplicable, SamplerTransformNotPortable,
+        SparsePatternInvalid, SpeculativeOptionNotApplicable, InternalError,
     };
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);

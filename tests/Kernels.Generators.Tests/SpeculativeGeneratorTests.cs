@@ -1,0 +1,69 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using NUnit.Framework;
+
+namespace Kernels.Generators.Tests;
+
+/// <summary>The speculative-decoding family's generator: valid declarations compile, mistakes are KRN diagnostics.</summary>
+[TestFixture]
+public sealed class SpeculativeGeneratorTests
+{
+    private const string Usings = "using System;\nusing Kernels;\nnamespace Demo;\n";
+
+    private static GeneratorRun Run(string source)
+    {
+        var compilation = GeneratorHarness.Compilation(Usings + source);
+        var driver = Microsoft.CodeAnalysis.CSharp.CSharpGeneratorDriver.Create(
+            new[] { new SpeculativeKernelGenerator().AsSourceGenerator() }, parseOptions: GeneratorHarness.ParseOptions)
+            .RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
+        return new GeneratorRun(compilation, output, driver.GetRunResult(), generatorDiagnostics);
+    }
+
+    [Test]
+    public void ValidDeclarationsReportNothingAndCompile()
+    {
+        var run = Run("""
+            [SpeculativeKernel] public static partial class A;
+            [SpeculativeKernel(SpeculativeKind.Chain, PerRowKeys = true)] public static partial class B;
+            [SpeculativeKernel(SpeculativeKind.ExpectedAcceptance)] public static partial class C;
+            public static partial class Outer { [SpeculativeKernel(PerRowKeys = true)] internal static partial class D; }
+            """);
+        Assert.That(run.Exception, Is.Null);
+        Assert.That(run.Diagnostics, Is.Empty, () => string.Join("; ", run.Diagnostics));
+        Assert.That(run.Result.GeneratedTrees, Has.Length.EqualTo(4));
+        Assert.That(run.OutputErrors, Is.Empty, () => string.Join("\n", run.OutputErrors));
+        Assert.That(run.GeneratedTreeProblems, Is.Empty, () => string.Join("\n", run.GeneratedTreeProblems));
+        string b = run.Result.GeneratedTrees.Single(t => t.FilePath.EndsWith("Demo.B.Speculative.g.cs")).ToString();
+        Assert.That(b, Does.Contain("global::Kernels.ChainDevice.Row(").And.Contain("global::Kernels.ChainCpu.Rows(")
+            .And.Contain("[global::Kernels.KernelEntryPoint]").And.Contain("new global::Kernels.ChainVerifier(true, IlgpuKernel, CpuKernel)")
+            .And.Contain("KernelBuffer<global::Kernels.RngKey> keys"));
+        string a = run.Result.GeneratedTrees.Single(t => t.FilePath.EndsWith("Demo.A.Speculative.g.cs")).ToString();
+        Assert.That(a, Does.Contain("new global::Kernels.ChainVerifier(false, IlgpuKernel, CpuKernel)").And.Contain("global::Kernels.RngKey key"));
+        string c = run.Result.GeneratedTrees.Single(t => t.FilePath.EndsWith("Demo.C.Speculative.g.cs")).ToString();
+        Assert.That(c, Does.Contain("global::Kernels.AcceptanceDevice.Pair(").And.Contain("public static void Launch("));
+    }
+
+    [Test]
+    public void KRN1401_PerRowKeysOnTheAcceptanceDiagnostic()
+    {
+        var run = Run("[SpeculativeKernel(SpeculativeKind.ExpectedAcceptance, PerRowKeys = true)] public static partial class Beta;");
+        var d = run.Diagnostics.Single(x => x.Id == "KRN1401");
+        Assert.That(d.Severity, Is.EqualTo(DiagnosticSeverity.Error));
+        Assert.That(d.GetMessage(), Does.Contain("PerRowKeys").And.Contain("'Beta'").And.Contain("ExpectedAcceptance"));
+        Assert.That(d.Descriptor.HelpLinkUri, Is.EqualTo("docs/diagnostics/KRN1401.md"));
+        Assert.That(run.Result.GeneratedTrees, Is.Empty, "a declaration in error is not emitted");
+    }
+
+    [Test]
+    public void UndefinedKindAndWrongShapeAreReported()
+    {
+        var undefined = Run("[SpeculativeKernel((SpeculativeKind)9)] public static partial class K;");
+        Assert.That(undefined.Diagnostics.Select(d => d.Id), Is.EqualTo(new[] { "KRN1004" }));
+        Assert.That(undefined.Diagnostics[0].GetMessage(), Does.Contain("Chain").And.Contain("ExpectedAcceptance"));
+        var shape = Run("[SpeculativeKernel] public partial class K;");
+        Assert.That(shape.Diagnostics.Select(d => d.Id), Is.EqualTo(new[] { "KRN0001" }));
+        Assert.That(shape.Diagnostics[0].GetMessage(), Does.Contain("SpeculativeKernel"));
+        var nested = Run("public static class Outer { [SpeculativeKernel] public static partial class K; }");
+        Assert.That(nested.Diagnostics.Select(d => d.Id), Is.EqualTo(new[] { "KRN0002" }));
+    }
+}

@@ -1,0 +1,130 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Kernels.Runtime;
+using Kernels.Tests.Infrastructure;
+using NUnit.Framework;
+
+namespace Kernels.Tests.Reliability;
+
+/// <summary>
+/// The speculative-decoding family under bad arguments (the catalogue pattern): each case throws the documented
+/// exception naming the argument before any launch, and leaves the outputs untouched, on every backend.
+/// </summary>
+[TestFixtureSource(typeof(Backends), nameof(Backends.Present))]
+public sealed class SpeculativeReliabilityTests(Backend backend) : BackendTest(backend)
+{
+    private const int Batch = 3, Length = 2, Cols = 11;
+
+    /// <summary>A chain launch's arguments, valid until a case breaks one.</summary>
+    private sealed class Call
+    {
+        public KernelBuffer<float>? Target, Draft;
+        public KernelBuffer<int>? Tokens, Accepted, Emitted;
+        public KernelBuffer<RngKey>? Keys;
+        public int Batch = SpeculativeReliabilityTests.Batch, Length = SpeculativeReliabilityTests.Length, Cols = SpeculativeReliabilityTests.Cols;
+    }
+
+    private static readonly (string Name, Type Exception, string Parameter, Action<Call, KernelRuntime, KernelRuntime> Break)[] Cases =
+    {
+        ("null target", typeof(ArgumentNullException), "target", (c, _, _) => c.Target = null),
+        ("null draft", typeof(ArgumentNullException), "draft", (c, _, _) => c.Draft = null),
+        ("null draft tokens", typeof(ArgumentNullException), "draftTokens", (c, _, _) => c.Tokens = null),
+        ("null keys", typeof(ArgumentNullException), "keys", (c, _, _) => c.Keys = null),
+        ("short target (cols + 1)", typeof(ArgumentException), "target", (c, _, _) => c.Cols += 1),
+        ("short draft", typeof(ArgumentException), "draft", (c, o, _) => c.Draft = o.Allocate<float>(Batch * Length * Cols - 1)),
+        ("short draft tokens", typeof(ArgumentException), "draftTokens", (c, o, _) => c.Tokens = o.Allocate<int>(Batch * Length - 1)),
+        ("short accepted", typeof(ArgumentException), "accepted", (c, o, _) => c.Accepted = o.Allocate<int>(Batch - 1)),
+        ("short emitted", typeof(ArgumentException), "emitted", (c, o, _) => c.Emitted = o.Allocate<int>(Batch * (Length + 1) - 1)),
+        ("short keys", typeof(ArgumentException), "keys", (c, o, _) => c.Keys = o.Allocate<RngKey>(Batch - 1)),
+        ("length longer than the buffers", typeof(ArgumentException), "target", (c, _, _) => c.Length += 1),
+        ("batch negative", typeof(ArgumentOutOfRangeException), "batch", (c, _, _) => c.Batch = -1),
+        ("length negative", typeof(ArgumentOutOfRangeException), "length", (c, _, _) => c.Length = -1),
+        ("cols zero", typeof(ArgumentOutOfRangeException), "cols", (c, _, _) => c.Cols = 0),
+        ("target from another runtime", typeof(ArgumentException), "target", (c, _, other) => c.Target = other.Allocate<float>(Batch * (Length + 1) * Cols)),
+        ("disposed draft", typeof(ArgumentException), "draft", (c, _, _) => c.Draft!.Dispose()),
+        ("emitted aliasing draft tokens", typeof(ArgumentException), "emitted", (c, _, _) => c.Emitted = c.Tokens),
+        ("accepted aliasing emitted", typeof(ArgumentException), "emitted", (c, _, _) => c.Accepted = c.Emitted),
+    };
+
+    public static IEnumerable<TestCaseData> ChainCases => Cases.Select(c => new TestCaseData(c.Name).SetArgDisplayNames(c.Name));
+
+    [TestCaseSource(nameof(ChainCases))]
+    public void ChainVerificationThrowsBeforeLaunchNamingTheArgument(string name)
+    {
+        var bad = Cases.Single(c => c.Name == name);
+        using var other = KernelRuntime.Create(new KernelRuntimeOptions { Backend = Backend.Cpu });
+        var call = new Call
+        {
+            Target = Runtime.Upload<float>(Enumerable.Repeat(1f / Cols, Batch * (Length + 1) * Cols).ToArray()),
+            Draft = Runtime.Upload<float>(Enumerable.Repeat(1f / Cols, Batch * Length * Cols).ToArray()),
+            Tokens = Runtime.Upload<int>(new int[Batch * Length]),
+            Accepted = Runtime.Upload<int>(Enumerable.Repeat(-7, Batch).ToArray()),
+            Emitted = Runtime.Upload<int>(Enumerable.Repeat(-7, Batch * (Length + 1)).ToArray()),
+            Keys = Runtime.Upload<RngKey>(new RngKey[Batch]),
+        };
+        using var accepted = call.Accepted;
+        using var emitted = call.Emitted;
+        bad.Break(call, Runtime, other);
+        try
+        {
+            var e = Assert.Throws(bad.Exception, () => ChainVerify.Launch(Runtime, call.Target!, call.Draft!, call.Tokens!, call.Accepted!, call.Emitted!,
+                call.Batch, call.Length, call.Cols, call.Keys!, 0));
+            Assert.That(((ArgumentException)e!).ParamName, Is.EqualTo(bad.Parameter));
+            Assert.That(accepted.ToArray(), Is.All.EqualTo(-7), "accepted untouched");
+            Assert.That(emitted.ToArray(), Is.All.EqualTo(-7), "emitted untouched");
+        }
+        finally
+        {
+            foreach (var buffer in new IDisposable?[] { call.Target, call.Draft, call.Tokens, call.Keys, call.Accepted, call.Emitted })
+                buffer?.Dispose();
+        }
+    }
+
+    [Test]
+    public void ExpectedAcceptanceThrowsBeforeLaunchNamingTheArgument()
+    {
+        using var target = Runtime.Allocate<float>(Batch * (Length + 1) * Cols);
+        using var draft = Runtime.Allocate<float>(Batch * Length * Cols);
+        using var beta = Runtime.Upload<float>(Enumerable.Repeat(42f, Batch * Length).ToArray());
+        using var shortBeta = Runtime.Allocate<float>(Batch * Length - 1);
+        Assert.That(Assert.Throws<ArgumentException>(() => ExpectedAcceptance.Launch(Runtime, target, draft, shortBeta, Batch, Length, Cols))!.ParamName, Is.EqualTo("acceptance"));
+        Assert.That(Assert.Throws<ArgumentException>(() => ExpectedAcceptance.Launch(Runtime, target, draft, beta, Batch, Length, Cols + 1))!.ParamName, Is.EqualTo("target"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => ExpectedAcceptance.Launch(Runtime, target, draft, beta, Batch, -1, Cols))!.ParamName, Is.EqualTo("length"));
+        Assert.That(Assert.Throws<ArgumentException>(() => ExpectedAcceptance.Launch(Runtime, target, draft, target, Batch, Length, Cols))!.ParamName, Is.EqualTo("acceptance"));
+        Assert.That(Assert.Throws<ArgumentNullException>(() => ExpectedAcceptance.Launch(Runtime, target, null!, beta, Batch, Length, Cols))!.ParamName, Is.EqualTo("draft"));
+        Assert.That(beta.ToArray(), Is.All.EqualTo(42f), "output untouched");
+    }
+
+    [Test]
+    public void TwentyThousandVerificationsDoNotGrowMemory()
+    {
+        if (Backend != Backend.Cpu)
+            Assert.Ignore("the long run is sized for the cpu backend");
+        const int launches = 20_000, batch = 4, length = 3, cols = 512;
+        var random = new System.Random(3);
+        using var target = Runtime.Upload<float>(Enumerable.Range(0, batch * (length + 1)).SelectMany(_ => Speculative.SpeculativeReference.Distribution(cols, random)).ToArray());
+        using var draft = Runtime.Upload<float>(Enumerable.Range(0, batch * length).SelectMany(_ => Speculative.SpeculativeReference.Distribution(cols, random)).ToArray());
+        using var tokens = Runtime.Upload<int>(Enumerable.Range(0, batch * length).Select(i => i * 37 % cols).ToArray());
+        using var keys = Runtime.Upload<RngKey>(Enumerable.Range(0, batch).Select(b => new RngKey((ulong)b)).ToArray());
+        using var accepted = Runtime.Allocate<int>(batch);
+        using var emitted = Runtime.Allocate<int>(batch * (length + 1));
+        ulong offset = 0;
+        for (int i = 0; i < 1000; i++)
+            offset = ChainVerify.Launch(Runtime, target, draft, tokens, accepted, emitted, batch, length, cols, keys, offset);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long before = GC.GetTotalMemory(forceFullCollection: true);
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < launches; i++)
+            offset = ChainVerify.Launch(Runtime, target, draft, tokens, accepted, emitted, batch, length, cols, keys, offset);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        long after = GC.GetTotalMemory(forceFullCollection: true);
+        TestContext.Out.WriteLine($"{launches} chain verifications; heap {before / 1024} KiB -> {after / 1024} KiB; allocated {allocated / (double)launches:F1} B/launch");
+        Assert.That(accepted.ToArray(), Is.All.InRange(0, length));
+        Assert.That(emitted.ToArray(), Is.All.InRange(-1, cols - 1));
+        Assert.That(offset, Is.EqualTo((ulong)(launches + 1000)));
+        Assert.That(after - before, Is.LessThan(256 * 1024), "no growth of the managed heap");
+        Assert.That(allocated / (double)launches, Is.LessThan(64), "a launch allocates (almost) nothing");
+    }
+}
