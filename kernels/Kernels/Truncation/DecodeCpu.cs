@@ -70,8 +70,8 @@ public static unsafe class DecodeCpu
             return SampleStatus.InvalidParameter;
 
         // The one read of the logits: stage w, or collect the top k; max and NaN.
-        RowPass.Run<T>(x, cols, scale, truncate ? null : b.W, truncate ? collector : null, truncate ? topK[row] : 0, out float m, out bool nan, out bool negative);
-        bool poisoned = nan || m == float.PositiveInfinity || (probabilities && negative);
+        RowPass.Run<T>(x, cols, scale, truncate ? null : b.W, truncate ? collector : null, truncate ? topK[row] : 0, out float m, out float least, out bool nan);
+        bool poisoned = nan || m == float.PositiveInfinity || (probabilities && least < 0f);
         var outcome = TruncationRules.Outcome(scale, p, minP, poisoned, TruncationRules.Empty(m, probabilities));
         if (outcome != SampleStatus.Sampled)
             return outcome;

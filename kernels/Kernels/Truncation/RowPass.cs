@@ -1,13 +1,16 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Kernels.Cpu;
 
 namespace Kernels;
 
 /// <summary>
-/// The CPU truncation kernels' one read of a row: w = Transform(x)·scale eight lanes at a time, its max, whether it
-/// holds NaN or a negative value, and either the staged w (for later passes in cache) or the top k columns collected on the fly.
+/// The CPU truncation kernels' one read of a row: w = Transform(x)·scale eight lanes at a time, its max and min,
+/// whether it holds NaN, and either the staged w (for later passes in cache) or the top k columns collected on the fly.
+/// This pass must keep up with memory on every core, so its common loop does little per vector: two vectors per step,
+/// one unordered compare for NaN, and the collector's threshold kept in a register until an admission changes it.
 /// </summary>
 public static unsafe class RowPass
 {
@@ -18,71 +21,99 @@ public static unsafe class RowPass
     /// when it is not null, admits columns into <paramref name="collector"/> (reset to k) when it is not null.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run<T>(float* x, int cols, float scale, float* stage, TopKCollector? collector, int k, out float max, out bool nan, out bool negative)
+    public static void Run<T>(float* x, int cols, float scale, float* stage, TopKCollector? collector, int k,
+        out float max, out float min, out bool nan)
         where T : struct, ILogitTransform
     {
-        collector?.Reset(k);
-        int sealAt = (k + Lanes - 1) & ~(Lanes - 1);
         var vscale = Vector256.Create(scale);
         var vmax = Vector256.Create(float.NegativeInfinity);
         var vmax2 = vmax;
+        var vmin = Vector256.Create(float.PositiveInfinity);
+        var vmin2 = vmin;
         var vnan = Vector256<float>.Zero;
-        var vneg = Vector256<float>.Zero;
+        var end = Vector256.Create(cols);
         int i = 0;
-        // Two vectors per step on the common path (no collector admission due): independent max chains, half the
-        // loop overhead; this pass must keep up with memory on every core.
+
+        // The first k columns (to the vector holding the k-th) all enter the collector; then it sets its threshold.
+        if (collector is not null)
+        {
+            collector.Reset(k);
+            int sealAt = (k + Lanes - 1) & ~(Lanes - 1);
+            for (; i < sealAt && i < cols; i += Lanes)
+            {
+                var w = Tail<T>(x, i, cols, vscale, end, out var inside);
+                Track(w, inside, ref vmax, ref vmin, ref vnan);
+                if (stage != null)
+                    Vector256.Store(w, stage + i);
+                Add(collector, w, i, inside.ExtractMostSignificantBits());
+            }
+            collector.Seal();
+        }
+
+        var threshold = Vector256.Create(collector?.Threshold ?? float.PositiveInfinity);
         for (; i <= cols - 2 * Lanes; i += 2 * Lanes)
         {
             var a = default(T).Apply(Vector256.Load(x + i), Vector256.Create(i) + Vector256<int>.Indices) * vscale;
             var b = default(T).Apply(Vector256.Load(x + i + Lanes), Vector256.Create(i + Lanes) + Vector256<int>.Indices) * vscale;
-            vnan |= ~Vector256.Equals(a, a) | ~Vector256.Equals(b, b);
-            vneg |= Vector256.LessThan(a, Vector256<float>.Zero) | Vector256.LessThan(b, Vector256<float>.Zero);
+            vnan |= Avx.IsSupported ? Avx.Compare(a, b, FloatComparisonMode.UnorderedNonSignaling) : ~Vector256.Equals(a, a) | ~Vector256.Equals(b, b);
             vmax = Vector256.MaxNative(vmax, a);
             vmax2 = Vector256.MaxNative(vmax2, b);
+            vmin = Vector256.MinNative(vmin, a);
+            vmin2 = Vector256.MinNative(vmin2, b);
             if (stage != null)
             {
                 Vector256.Store(a, stage + i);
                 Vector256.Store(b, stage + i + Lanes);
             }
-            if (collector is not null)
+            if (collector is not null && (Vector256.GreaterThan(a, threshold) | Vector256.GreaterThan(b, threshold)) != Vector256<float>.Zero)
             {
-                Admit(collector, a, i, sealAt, 0xFF);
-                Admit(collector, b, i + Lanes, sealAt, 0xFF);
+                Add(collector, a, i, Vector256.GreaterThan(a, threshold).ExtractMostSignificantBits());
+                threshold = Vector256.Create(collector.Threshold);
+                Add(collector, b, i + Lanes, Vector256.GreaterThan(b, threshold).ExtractMostSignificantBits());
+                threshold = Vector256.Create(collector.Threshold);
             }
         }
-        var end = Vector256.Create(cols);
         for (; i < cols; i += Lanes)
         {
-            var columns = Vector256.Create(i) + Vector256<int>.Indices;
-            var inside = Vector256.LessThan(columns, end).AsSingle();
-            var w = Vector256.ConditionalSelect(inside, default(T).Apply(SoftmaxCpu.Load(x, i, cols, 0f), columns) * vscale,
-                Vector256.Create(float.NegativeInfinity));
-            vnan |= ~Vector256.Equals(w, w);
-            vneg |= Vector256.LessThan(w, Vector256<float>.Zero) & inside;
-            vmax = Vector256.MaxNative(vmax, w);
+            var w = Tail<T>(x, i, cols, vscale, end, out var inside);
+            Track(w, inside, ref vmax, ref vmin, ref vnan);
             if (stage != null)
                 Vector256.Store(w, stage + i);
             if (collector is not null)
-                Admit(collector, w, i, sealAt, inside.ExtractMostSignificantBits());
+                Add(collector, w, i, (Vector256.GreaterThan(w, threshold) & inside).ExtractMostSignificantBits());
         }
-        vmax = Vector256.MaxNative(vmax, vmax2);
-        max = VectorMath.HorizontalMax(vmax);
+        max = VectorMath.HorizontalMax(Vector256.MaxNative(vmax, vmax2));
+        min = -VectorMath.HorizontalMax(-Vector256.MinNative(vmin, vmin2));
         nan = vnan != Vector256<float>.Zero;
-        negative = vneg != Vector256<float>.Zero;
     }
 
-    // The first k columns (to the vector holding the k-th) all enter; later ones only above the current k-th w.
+    // Eight columns from i, any of them past the end: those lanes hold −inf.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Admit(TopKCollector collector, Vector256<float> w, int i, int sealAt, uint live)
+    private static Vector256<float> Tail<T>(float* x, int i, int cols, Vector256<float> scale, Vector256<int> end, out Vector256<float> inside)
+        where T : struct, ILogitTransform
     {
-        uint admit = (i < sealAt ? 0xFFu : Vector256.GreaterThan(w, Vector256.Create(collector.Threshold)).ExtractMostSignificantBits()) & live;
-        while (admit != 0)
+        var columns = Vector256.Create(i) + Vector256<int>.Indices;
+        inside = Vector256.LessThan(columns, end).AsSingle();
+        return Vector256.ConditionalSelect(inside, default(T).Apply(SoftmaxCpu.Load(x, i, cols, 0f), columns) * scale,
+            Vector256.Create(float.NegativeInfinity));
+    }
+
+    // Max, min (over the lanes inside the row) and NaN of one vector outside the common loop.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Track(Vector256<float> w, Vector256<float> inside, ref Vector256<float> max, ref Vector256<float> min, ref Vector256<float> nan)
+    {
+        nan |= ~Vector256.Equals(w, w);
+        max = Vector256.MaxNative(max, w);
+        min = Vector256.MinNative(min, Vector256.ConditionalSelect(inside, w, Vector256.Create(float.PositiveInfinity)));
+    }
+
+    private static void Add(TopKCollector collector, Vector256<float> w, int i, uint lanes)
+    {
+        while (lanes != 0)
         {
-            int lane = BitOperations.TrailingZeroCount(admit);
+            int lane = BitOperations.TrailingZeroCount(lanes);
             collector.Add(w.GetElement(lane), i + lane);
-            admit &= admit - 1;
+            lanes &= lanes - 1;
         }
-        if (i + Lanes == sealAt)
-            collector.Seal();
     }
 }
