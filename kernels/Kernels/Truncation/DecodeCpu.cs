@@ -148,8 +148,8 @@ public static unsafe class DecodeCpu
         return n;
     }
 
-    // e = 2^(w − max) over the staged row, 0 below min-p and in the padding (where w is −inf).
-    private static void StageMass(float* w, float* e, int cols, float max, float minP)
+    /// <summary>e = 2^(w − max) over the staged row, 0 below min-p and in the padding (where w is −inf).</summary>
+    internal static void StageMass(float* w, float* e, int cols, float max, float minP)
     {
         var vmax = Vector256.Create(max);
         var vmin = Vector256.Create(minP);

@@ -34,6 +34,30 @@ public struct DecodeRow<T> : IColumnMeasure where T : struct, ILogitTransform
         return e >= MinP ? e : 0f;
     }
 
+    /// <summary>
+    /// The first pass over the row (every thread of the group calls it; uniform trip count for PoCL 3.1): sets
+    /// <see cref="Max"/> to max w and tells whether the row holds NaN or +inf.
+    /// </summary>
+    public void ScanMax(int cols, out bool poisoned)
+    {
+        float max = float.NegativeInfinity;
+        float bad = 0f;
+        for (int first = 0; first < cols; first += Group.DimX)
+        {
+            int col = first + Group.IdxX;
+            if (col < cols)
+            {
+                float w = W(col);
+                if (SoftmaxMath.Poisons(w))
+                    bad = 1f;
+                else if (w > max)
+                    max = w;
+            }
+        }
+        poisoned = GroupReduce.Max(bad) != 0f;
+        Max = GroupReduce.Max(max);
+    }
+
     /// <inheritdoc/>
     public double Measure(int col, out uint key)
     {

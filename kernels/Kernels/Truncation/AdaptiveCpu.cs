@@ -1,0 +1,141 @@
+using System;
+using System.Runtime.CompilerServices;
+using Kernels.Cpu;
+
+namespace Kernels;
+
+/// <summary>
+/// The CPU side of the Top-H and Mirostat samplers: rows spread over cores, one read of the logits per row
+/// (<see cref="RowPass"/>) that stages w and collects the top columns (<see cref="TopKCollector"/>, no sort of the
+/// row). The decision is <see cref="AdaptiveRules"/> on the ranked columns; the kept set (a prefix in the order) is then
+/// drawn by <see cref="StagedDraw.Find"/> in column order with the same uniform as <see cref="AdaptiveDevice"/>.
+/// </summary>
+public static unsafe class AdaptiveCpu
+{
+    private const int Lanes = 8;
+
+    [ThreadStatic] private static Scratch? t_scratch;
+
+    /// <summary>Samples every row with transform <typeparamref name="T"/>.</summary>
+    public static void Rows<T>(nint logits, nint temperatures, nint keys, nint alpha, nint tau, nint eta, nint mu, nint tokens, nint status, nint kept, AdaptiveArgs args)
+        where T : struct, ILogitTransform =>
+        RowScheduler.For(args.Rows, args.Cols, new Job<T>(logits, temperatures, keys, alpha, tau, eta, mu, tokens, status, kept, args));
+
+    private readonly struct Job<T>(nint logits, nint temperatures, nint keys, nint alpha, nint tau, nint eta, nint mu, nint tokens, nint status, nint kept, AdaptiveArgs args) : IRowJob
+        where T : struct, ILogitTransform
+    {
+        public void Run(int start, int end)
+        {
+            var scratch = t_scratch ??= new Scratch();
+            scratch.Ensure(args.Cols);
+            fixed (float* w = scratch.W, e = scratch.E)
+            fixed (ulong* all = scratch.All)
+            {
+                for (int row = start; row < end; row++)
+                {
+                    var outcome = SampleRow<T>(row, (float*)logits + (long)row * args.Cols, args, w, e, all, scratch.TopK,
+                        (float*)temperatures, (RngKey*)keys, (float*)alpha, (float*)tau, (float*)eta, (float*)mu, out int token, out int count);
+                    ((int*)tokens)[row] = token;
+                    if (args.WriteStatus != 0)
+                        ((int*)status)[row] = (int)outcome;
+                    if (args.WriteKept != 0)
+                        ((int*)kept)[row] = count;
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static SampleStatus SampleRow<T>(int row, float* x, AdaptiveArgs args, float* w, float* e, ulong* all, TopKCollector collector,
+        float* temperatures, RngKey* keys, float* alphas, float* taus, float* etas, float* mus, out int token, out int count)
+        where T : struct, ILogitTransform
+    {
+        token = SamplingMath.NoToken;
+        count = 0;
+        int cols = args.Cols;
+        float scale = args.PerRowTemperature != 0 ? SamplingMath.Log2Scale(temperatures[row]) : args.Scale;
+        bool mirostat = args.Mirostat != 0;
+        float alpha = mirostat ? 0f : alphas[row];
+        float tau = mirostat ? taus[row] : 0f, eta = mirostat ? etas[row] : 0f, mu = mirostat ? mus[row] : 0f;
+        bool valid = mirostat ? AdaptiveRules.ValidMirostat(tau, eta, mu) : AdaptiveRules.ValidAlpha(alpha);
+        if (!valid || float.IsNaN(scale))
+            return SampleStatus.InvalidParameter;
+
+        int ranked = args.Ranked;
+        RowPass.Run<T>(x, cols, scale, w, collector, ranked, out float max, out bool nan);
+        var outcome = TruncationRules.Outcome(scale, 1f, 0f, nan || max == float.PositiveInfinity, max);
+        if (outcome != SampleStatus.Sampled)
+            return outcome;
+
+        int padded = Pad(cols);
+        DecodeCpu.StageMass(w, e, cols, max, 0f);
+        double z = StagedDraw.MassBefore(w, e, new DenseColumns(), padded, false, 0f, 0);
+        var top = collector.Finish();
+        fixed (ulong* sorted = top)
+        {
+            var rankedRow = new Ranked(sorted);
+            count = mirostat
+                ? AdaptiveRules.MirostatK(AdaptiveRules.ZipfExponent(rankedRow, ranked), mu, cols)
+                : AdaptiveRules.TopHCount(rankedRow, ranked, max, z, alpha);
+        }
+
+        // The kept set: the columns before (w_c, c + 1) for its last column c in the order.
+        bool cut = count < cols;
+        float pivotW = 0f;
+        int pivotCol = 0;
+        if (cut)
+        {
+            ulong last = count <= ranked ? top[count - 1] : KthOfRow(w, cols, count, all);
+            pivotW = TopKCollector.W(last);
+            pivotCol = TopKCollector.Column(last) + 1;
+        }
+        double mass = cut ? StagedDraw.MassBefore(w, e, new DenseColumns(), padded, true, pivotW, pivotCol) : z;
+        var key = args.PerRowKeys != 0 ? keys[row] : Rng.RowKey(args.Key, row);
+        token = StagedDraw.Find(w, e, new DenseColumns(), padded, cut, pivotW, pivotCol, args.Uniform(key) * mass, out _);
+        if (mirostat)
+            mus[row] = AdaptiveRules.NextMu(mu, tau, eta, w[token], max, z);
+        return SampleStatus.Sampled;
+    }
+
+    // The k-th column of the whole row in the order (Mirostat with k above the ranked columns): a quickselect.
+    private static ulong KthOfRow(float* w, int cols, int k, ulong* all)
+    {
+        var items = new Span<ulong>(all, cols);
+        for (int i = 0; i < cols; i++)
+            items[i] = TopKCollector.Compose(w[i], i);
+        TopKCollector.SelectSmallest(items, k);
+        ulong kth = 0;
+        foreach (ulong item in items[..k])
+            kth = Math.Max(kth, item);
+        return kth;
+    }
+
+    private static int Pad(int n) => (n + Lanes - 1) & ~(Lanes - 1);
+
+    private readonly struct Ranked(ulong* sorted) : ISortedRow
+    {
+        public float W(int rank) => TopKCollector.W(sorted[rank]);
+
+        public int Column(int rank) => TopKCollector.Column(sorted[rank]);
+    }
+
+    // Per-thread staging: the row (w and e), the whole row's composites (Mirostat's large k), the collector.
+    private sealed class Scratch
+    {
+        public float[] W = [];
+        public float[] E = [];
+        public ulong[] All = [];
+        public readonly TopKCollector TopK = new();
+
+        public void Ensure(int cols)
+        {
+            int padded = Pad(cols);
+            if (W.Length < padded)
+            {
+                W = GC.AllocateUninitializedArray<float>(padded, pinned: true);
+                E = GC.AllocateUninitializedArray<float>(padded, pinned: true);
+                All = GC.AllocateUninitializedArray<ulong>(padded, pinned: true);
+            }
+        }
+    }
+}
