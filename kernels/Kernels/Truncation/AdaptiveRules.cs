@@ -54,6 +54,7 @@ public static class AdaptiveRules
 
     /// <summary>Whether per-row Mirostat parameters are in their domains: τ ≥ 0, η ≥ 0 and μ finite.</summary>
     public static bool ValidMirostat(float tau, float eta, float mu) =>
+        !float.IsNaN(tau) && !float.IsNaN(eta) && !float.IsNaN(mu) && // explicit: PoCL 3.1 lets NaN through the compares
         tau >= 0f && tau < float.PositiveInfinity && eta >= 0f && eta < float.PositiveInfinity &&
         mu > float.NegativeInfinity && mu < float.PositiveInfinity;
 
