@@ -8,11 +8,15 @@ namespace Kernels;
 /// The CPU side of the Top-H and Mirostat samplers: rows spread over cores, one read of the logits per row
 /// (<see cref="RowPass"/>) that stages w and collects the top columns (<see cref="TopKCollector"/>, no sort of the
 /// row). The decision is <see cref="AdaptiveRules"/> on the ranked columns; the kept set (a prefix in the order) is then
-/// drawn by <see cref="StagedDraw.Find"/> in column order with the same uniform as <see cref="AdaptiveDevice"/>.
+/// drawn by <see cref="StagedDraw.Find"/> in column order with the same uniform as <see cref="AdaptiveDevice"/>: over
+/// its columns gathered (short sets) or over the staged row below a pivot.
 /// </summary>
 public static unsafe class AdaptiveCpu
 {
     private const int Lanes = 8;
+
+    // Kept sets up to this size are drawn from the gathered columns (sorted by column by insertion), larger ones densely.
+    private const int GatherLimit = 256;
 
     [ThreadStatic] private static Scratch? t_scratch;
 
@@ -28,12 +32,14 @@ public static unsafe class AdaptiveCpu
         {
             var scratch = t_scratch ??= new Scratch();
             scratch.Ensure(args.Cols);
-            fixed (float* w = scratch.W, e = scratch.E)
+            fixed (float* w = scratch.W, e = scratch.E, cw = scratch.CandidateW, ce = scratch.CandidateE)
+            fixed (int* cc = scratch.CandidateCols)
             fixed (ulong* all = scratch.All)
             {
+                var buffers = new DecodeCpu.Buffers(w, e, cw, ce, cc);
                 for (int row = start; row < end; row++)
                 {
-                    var outcome = SampleRow<T>(row, (float*)logits + (long)row * args.Cols, args, w, e, all, scratch.TopK,
+                    var outcome = SampleRow<T>(row, (float*)logits + (long)row * args.Cols, args, buffers, all, scratch.TopK,
                         (float*)temperatures, (RngKey*)keys, (float*)alpha, (float*)tau, (float*)eta, (float*)mu, out int token, out int count);
                     ((int*)tokens)[row] = token;
                     if (args.WriteStatus != 0)
@@ -46,7 +52,7 @@ public static unsafe class AdaptiveCpu
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static SampleStatus SampleRow<T>(int row, float* x, AdaptiveArgs args, float* w, float* e, ulong* all, TopKCollector collector,
+    private static SampleStatus SampleRow<T>(int row, float* x, AdaptiveArgs args, DecodeCpu.Buffers b, ulong* all, TopKCollector collector,
         float* temperatures, RngKey* keys, float* alphas, float* taus, float* etas, float* mus, out int token, out int count)
         where T : struct, ILogitTransform
     {
@@ -62,12 +68,13 @@ public static unsafe class AdaptiveCpu
             return SampleStatus.InvalidParameter;
 
         int ranked = args.Ranked;
+        float* w = b.W, e = b.E;
         RowPass.Run<T>(x, cols, scale, w, collector, ranked, out float max, out bool nan);
         var outcome = TruncationRules.Outcome(scale, 1f, 0f, nan || max == float.PositiveInfinity, max);
         if (outcome != SampleStatus.Sampled)
             return outcome;
 
-        int padded = Pad(cols);
+        int padded = DecodeCpu.Pad(cols);
         DecodeCpu.StageMass(w, e, cols, max, 0f);
         double z = StagedDraw.MassBefore(w, e, new DenseColumns(), padded, false, 0f, 0);
         var top = collector.Finish();
@@ -79,19 +86,30 @@ public static unsafe class AdaptiveCpu
                 : AdaptiveRules.TopHCount(rankedRow, ranked, max, z, alpha);
         }
 
-        // The kept set: the columns before (w_c, c + 1) for its last column c in the order.
-        bool cut = count < cols;
-        float pivotW = 0f;
-        int pivotCol = 0;
-        if (cut)
+        double u = args.Uniform(args.PerRowKeys != 0 ? keys[row] : Rng.RowKey(args.Key, row));
+        if (count <= GatherLimit && count < cols)
         {
-            ulong last = count <= ranked ? top[count - 1] : KthOfRow(w, cols, count, all);
-            pivotW = TopKCollector.W(last);
-            pivotCol = TopKCollector.Column(last) + 1;
+            // A short kept prefix of the ranked columns: draw over them, gathered in column order.
+            int n = DecodeCpu.GatherTopK(top[..count], max, 0f, b);
+            var gathered = new GatheredColumns(b.CandidateCols);
+            double kept = StagedDraw.MassBefore(b.CandidateW, b.CandidateE, gathered, DecodeCpu.Pad(n), false, 0f, 0);
+            token = StagedDraw.Find(b.CandidateW, b.CandidateE, gathered, DecodeCpu.Pad(n), false, 0f, 0, u * kept, out _);
         }
-        double mass = cut ? StagedDraw.MassBefore(w, e, new DenseColumns(), padded, true, pivotW, pivotCol) : z;
-        var key = args.PerRowKeys != 0 ? keys[row] : Rng.RowKey(args.Key, row);
-        token = StagedDraw.Find(w, e, new DenseColumns(), padded, cut, pivotW, pivotCol, args.Uniform(key) * mass, out _);
+        else
+        {
+            // The whole row, or the columns before (w_c, c + 1) for the last kept column c in the order.
+            bool cut = count < cols;
+            float pivotW = 0f;
+            int pivotCol = 0;
+            if (cut)
+            {
+                ulong last = count <= ranked ? top[count - 1] : KthOfRow(w, cols, count, all);
+                pivotW = TopKCollector.W(last);
+                pivotCol = TopKCollector.Column(last) + 1;
+            }
+            double mass = cut ? StagedDraw.MassBefore(w, e, new DenseColumns(), padded, true, pivotW, pivotCol) : z;
+            token = StagedDraw.Find(w, e, new DenseColumns(), padded, cut, pivotW, pivotCol, u * mass, out _);
+        }
         if (mirostat)
             mus[row] = AdaptiveRules.NextMu(mu, tau, eta, w[token], max, z);
         return SampleStatus.Sampled;
@@ -110,8 +128,6 @@ public static unsafe class AdaptiveCpu
         return kth;
     }
 
-    private static int Pad(int n) => (n + Lanes - 1) & ~(Lanes - 1);
-
     private readonly struct Ranked(ulong* sorted) : ISortedRow
     {
         public float W(int rank) => TopKCollector.W(sorted[rank]);
@@ -119,17 +135,21 @@ public static unsafe class AdaptiveCpu
         public int Column(int rank) => TopKCollector.Column(sorted[rank]);
     }
 
-    // Per-thread staging: the row (w and e), the whole row's composites (Mirostat's large k), the collector.
+    // Per-thread staging: the row (w and e), the gathered kept columns, the whole row's composites (Mirostat's large k),
+    // the collector.
     private sealed class Scratch
     {
         public float[] W = [];
         public float[] E = [];
         public ulong[] All = [];
+        public readonly float[] CandidateW = GC.AllocateUninitializedArray<float>(GatherLimit + Lanes, pinned: true);
+        public readonly float[] CandidateE = GC.AllocateUninitializedArray<float>(GatherLimit + Lanes, pinned: true);
+        public readonly int[] CandidateCols = GC.AllocateUninitializedArray<int>(GatherLimit + Lanes, pinned: true);
         public readonly TopKCollector TopK = new();
 
         public void Ensure(int cols)
         {
-            int padded = Pad(cols);
+            int padded = DecodeCpu.Pad(cols);
             if (W.Length < padded)
             {
                 W = GC.AllocateUninitializedArray<float>(padded, pinned: true);

@@ -92,10 +92,10 @@ public static unsafe class DecodeCpu
         return fallback ? SampleStatus.Fallback : SampleStatus.Sampled;
     }
 
-    private static int Pad(int n) => (n + Lanes - 1) & ~(Lanes - 1);
+    internal static int Pad(int n) => (n + Lanes - 1) & ~(Lanes - 1);
 
-    // The top k (in the order) with their e, those passing min-p, in column order, padded with e = 0.
-    private static int GatherTopK(ReadOnlySpan<ulong> top, float max, float minP, Buffers b)
+    /// <summary>The top k (in the order) with their e, those passing min-p, in column order, padded with e = 0.</summary>
+    internal static int GatherTopK(ReadOnlySpan<ulong> top, float max, float minP, Buffers b)
     {
         int n = 0;
         foreach (ulong item in top)
@@ -191,7 +191,7 @@ public static unsafe class DecodeCpu
         }
     }
 
-    private readonly struct Buffers(float* w, float* e, float* candidateW, float* candidateE, int* candidateCols)
+    internal readonly struct Buffers(float* w, float* e, float* candidateW, float* candidateE, int* candidateCols)
     {
         public readonly float* W = w;
         public readonly float* E = e;
