@@ -3,6 +3,7 @@ using System.Linq;
 using Kernels.Runtime;
 using Kernels.Tests.Infrastructure;
 using Kernels.Tests.Sampling;
+using Kernels.Tests.Statistics;
 using NUnit.Framework;
 
 namespace Kernels.Tests.Truncation;
@@ -66,6 +67,52 @@ public sealed class AdaptiveTests(Backend backend) : BackendTest(backend)
         }
         Assert.That(compared, Is.GreaterThan(2 * rows * 9 / 10));
         Assert.That(truncated, Is.GreaterThan(rows / 2), "most rows are cut strictly inside the top n");
+    }
+
+    [Test]
+    public void DrawsFollowTheReferenceLawOfTheKeptSet()
+    {
+        if (IsEmulated)
+            Assert.Ignore("400k draws: run on cpu; the emulators make the same decisions (SameKeysGiveTheSameTokensAsTheCpuBackend).");
+        const int cols = 60, rows = 4000, launches = 100;
+        var row = TestData.Logits(cols, seed: 13, scale: 1.5);
+        row[7] = float.NegativeInfinity;
+        var zipf = AdaptiveReference.Zipf(cols, 1.4, seed: 5);
+        const float mu = 4f;
+        var topH = AdaptiveReference.TopH(row, 1.0, 0.5, 100);
+        var mirostat = AdaptiveReference.Mirostat(zipf, 1.0, mu, out _);
+        Assert.That(topH.Kept, Is.InRange(3, cols - 2), "Top-H cuts inside the row");
+        Assert.That(mirostat.Kept, Is.InRange(3, cols - 2), "Mirostat cuts inside the row");
+        Assert.That(Math.Min(topH.Margin, mirostat.Margin), Is.GreaterThan(1e-4));
+        foreach (var (name, logits, decision) in new[] { ("Top-H", row, topH), ("Mirostat", zipf, mirostat) })
+        {
+            var x = SamplerReference.Repeat(logits, rows);
+            var ones = Enumerable.Repeat(1f, rows).ToArray();
+            var counts = new long[cols];
+            var tokens = new int[rows];
+            for (int launch = 0; launch < launches; launch++)
+            {
+                var keys = Keys(rows, (ulong)(1000 + launch));
+                if (name == "Top-H")
+                    TopHSample.Run(Runtime, x, tokens, rows, cols, ones, Enumerable.Repeat(0.5f, rows).ToArray(), keys, (ulong)launch);
+                else // η = 0: μ and so k stay put
+                    MirostatSample.Run(Runtime, x, tokens, rows, cols, ones, ones, new float[rows], Enumerable.Repeat(mu, rows).ToArray(), keys, (ulong)launch);
+                foreach (int t in tokens)
+                    counts[t]++;
+            }
+            var e = logits.Select(v => Math.Exp(v - logits.Max())).ToArray();
+            var law = new double[cols];
+            foreach (int i in decision.Order.Take(decision.Kept))
+                law[i] = e[i];
+            double kept = law.Sum();
+            for (int i = 0; i < cols; i++)
+            {
+                law[i] /= kept;
+                if (law[i] == 0)
+                    Assert.That(counts[i], Is.Zero, $"{name}: column {i} is outside the kept set");
+            }
+            ChiSquare.AssertFits(counts, law, $"{name} on {Backend.ToName()}");
+        }
     }
 
     [Test]
