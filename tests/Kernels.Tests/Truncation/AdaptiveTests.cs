@@ -149,6 +149,29 @@ public sealed class AdaptiveTests(Backend backend) : BackendTest(backend)
     }
 
     [Test]
+    public void RowsOfOneToThreeColumnsAreDrawnFromTheirColumns()
+    {
+        // V = 1 makes Mirostat's N^−ε̂ = 1 (no truncation) and leaves no ratio to fit; V ≤ n for Top-H.
+        foreach (int cols in new[] { 1, 2, 3 })
+        {
+            const int rows = 8;
+            var x = TestData.Logits(rows * cols, seed: cols, scale: 2.0);
+            var ones = Enumerable.Repeat(1f, rows).ToArray();
+            var alpha = Enumerable.Range(0, rows).Select(r => r / 7f).ToArray();
+            var topH = TopH(Runtime, x, rows, cols, ones, alpha, Keys(rows, 4), 0, 100);
+            var mu = Enumerable.Range(0, rows).Select(r => r - 3f).ToArray();
+            var mirostat = Mirostat(Runtime, x, rows, cols, ones, Enumerable.Repeat(3f, rows).ToArray(), ones, mu, Keys(rows, 5), 0);
+            foreach (var result in new[] { topH, mirostat })
+            {
+                Assert.That(result.Status, Is.All.EqualTo((int)SampleStatus.Sampled), $"V={cols}");
+                Assert.That(result.Tokens, Is.All.InRange(0, cols - 1), $"V={cols}");
+                Assert.That(result.Kept, Is.All.InRange(1, cols), $"V={cols}");
+            }
+            Assert.That(mu.All(float.IsFinite), Is.True, $"V={cols}: μ stays finite");
+        }
+    }
+
+    [Test]
     public void TopHKeepsMoreAsAlphaGrows()
     {
         const int cols = 200, rows = 11;
