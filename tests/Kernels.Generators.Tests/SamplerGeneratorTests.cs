@@ -131,7 +131,7 @@ public sealed class SamplerDiagnosticsTests
         string Source(string name) => run.Result.GeneratedTrees.Single(t => Path.GetFileName(t.FilePath) == $"Demo.{name}.Sampler.g.cs").ToString();
 
         var topH = Source("Entropic");
-        Assert.That(topH, Does.Contain("global::Kernels.AdaptiveDevice.Row<GeneratedTransform>(logits, temperatures, keys, alpha, tau, eta, mu, tokens, status, kept, args)"));
+        Assert.That(topH, Does.Contain("global::Kernels.AdaptiveDevice.TopH<GeneratedTransform>(logits, temperatures, keys, alpha, tau, eta, mu, tokens, status, kept, args)"));
         Assert.That(topH, Does.Contain("global::Kernels.SamplerKind.TopH, global::Kernels.TemperatureMode.PerRow, true, IlgpuKernel, CpuKernel"));
         Assert.That(topH, Does.Contain("int rows, int cols, global::Kernels.Runtime.KernelBuffer<float> temperatures, global::Kernels.Runtime.KernelBuffer<float> alpha, global::Kernels.Runtime.KernelBuffer<global::Kernels.RngKey> keys, ulong offset, int topN = global::Kernels.AdaptiveRules.DefaultTopN, global::Kernels.Runtime.KernelBuffer<int>? status = null, global::Kernels.Runtime.KernelBuffer<int>? kept = null)"));
         Assert.That(topH, Does.Contain("Kernel.Launch(runtime, logits, tokens, rows, cols, 1f, temperatures, alpha, null, null, null, default, keys, offset, topN, status, kept)"));

@@ -60,7 +60,7 @@ public sealed partial class SamplerKernelGenerator
                 {
                     Descriptor = "global::Kernels.AdaptiveSampler",
                     Args = "global::Kernels.AdaptiveArgs",
-                    Device = "global::Kernels.AdaptiveDevice.Row",
+                    Device = model.Kind == SamplerKind.TopH ? "global::Kernels.AdaptiveDevice.TopH" : "global::Kernels.AdaptiveDevice.Mirostat",
                     Cpu = "global::Kernels.AdaptiveCpu.Rows",
                     IlgpuTail = $"{FloatView} alpha, {FloatView} tau, {FloatView} eta, {FloatView} mu, {IntView} tokens, {IntView} status, {IntView} kept",
                     CpuTail = "nint alpha, nint tau, nint eta, nint mu, nint tokens, nint status, nint kept",

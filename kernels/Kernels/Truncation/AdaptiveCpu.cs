@@ -82,8 +82,8 @@ public static unsafe class AdaptiveCpu
         {
             var rankedRow = new Ranked(sorted);
             count = mirostat
-                ? AdaptiveRules.MirostatK(AdaptiveRules.ZipfExponent(rankedRow, ranked), mu, cols)
-                : AdaptiveRules.TopHCount(rankedRow, ranked, max, z, alpha);
+                ? default(MirostatRule).Count(rankedRow, ranked, max, z, cols, alpha, mu)
+                : default(TopHRule).Count(rankedRow, ranked, max, z, cols, alpha, mu);
         }
 
         double u = args.Uniform(args.PerRowKeys != 0 ? keys[row] : Rng.RowKey(args.Key, row));

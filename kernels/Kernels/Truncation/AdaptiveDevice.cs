@@ -15,11 +15,24 @@ namespace Kernels;
 /// </remarks>
 public static class AdaptiveDevice
 {
-    /// <summary>Samples row <c>Grid.IdxX</c> with transform <typeparamref name="T"/>. Launch with one group per row.</summary>
-    public static void Row<T>(ArrayView<float> logits, ArrayView<float> temperatures, ArrayView<RngKey> keys, ArrayView<float> alpha,
+    /// <summary>Top-H on row <c>Grid.IdxX</c> with transform <typeparamref name="T"/>. Launch with one group per row.</summary>
+    public static void TopH<T>(ArrayView<float> logits, ArrayView<float> temperatures, ArrayView<RngKey> keys, ArrayView<float> alpha,
+        ArrayView<float> tau, ArrayView<float> eta, ArrayView<float> mu, ArrayView<int> tokens, ArrayView<int> status, ArrayView<int> kept, AdaptiveArgs args)
+        where T : struct, ILogitTransform =>
+        Row<T, TopHRule>(logits, temperatures, keys, alpha, tau, eta, mu, tokens, status, kept, args);
+
+    /// <summary>Mirostat on row <c>Grid.IdxX</c> with transform <typeparamref name="T"/>. Launch with one group per row.</summary>
+    public static void Mirostat<T>(ArrayView<float> logits, ArrayView<float> temperatures, ArrayView<RngKey> keys, ArrayView<float> alpha,
+        ArrayView<float> tau, ArrayView<float> eta, ArrayView<float> mu, ArrayView<int> tokens, ArrayView<int> status, ArrayView<int> kept, AdaptiveArgs args)
+        where T : struct, ILogitTransform =>
+        Row<T, MirostatRule>(logits, temperatures, keys, alpha, tau, eta, mu, tokens, status, kept, args);
+
+    private static void Row<T, TRule>(ArrayView<float> logits, ArrayView<float> temperatures, ArrayView<RngKey> keys, ArrayView<float> alpha,
         ArrayView<float> tau, ArrayView<float> eta, ArrayView<float> mu, ArrayView<int> tokens, ArrayView<int> status, ArrayView<int> kept, AdaptiveArgs args)
         where T : struct, ILogitTransform
+        where TRule : struct, IAdaptiveRule
     {
+        bool mirostat = default(TRule).Mirostat;
         var rankedW = SharedMemory.Allocate<float>(AdaptiveRules.MaxRanked);
         var rankedCol = SharedMemory.Allocate<int>(AdaptiveRules.MaxRanked);
         var order = SharedMemory.Allocate<int>(AdaptiveRules.MaxRanked);
@@ -34,11 +47,11 @@ public static class AdaptiveDevice
             Start = (long)row * cols,
             Scale = args.PerRowTemperature != 0 ? SamplingMath.Log2Scale(temperatures[row]) : args.Scale,
         };
-        float a = args.Mirostat != 0 ? 0f : alpha[row];
-        float t = args.Mirostat != 0 ? tau[row] : 0f;
-        float h = args.Mirostat != 0 ? eta[row] : 0f;
-        float m = args.Mirostat != 0 ? mu[row] : 0f;
-        bool valid = args.Mirostat != 0 ? AdaptiveRules.ValidMirostat(t, h, m) : AdaptiveRules.ValidAlpha(a);
+        float a = mirostat ? 0f : alpha[row];
+        float t = mirostat ? tau[row] : 0f;
+        float h = mirostat ? eta[row] : 0f;
+        float m = mirostat ? mu[row] : 0f;
+        bool valid = mirostat ? AdaptiveRules.ValidMirostat(t, h, m) : AdaptiveRules.ValidAlpha(a);
 
         ctx.ScanMax(cols, out bool poisoned);
         var machine = AdaptiveMachine.Start(TruncationRules.Outcome(valid ? ctx.Scale : float.NaN, 1f, 0f, poisoned, ctx.Max), args, a, m);
@@ -82,7 +95,7 @@ public static class AdaptiveDevice
                 }
             }
             Group.Barrier();
-            machine.Advance(ctx, drawn.Total, drawn.Column, ranked);
+            machine.Advance<T, SharedRanked, TRule>(ctx, drawn.Total, drawn.Column, ranked);
         }
         if (tid == 0)
         {
@@ -91,7 +104,7 @@ public static class AdaptiveDevice
                 status[row] = (int)machine.Outcome;
             if (args.WriteKept != 0)
                 kept[row] = machine.Count;
-            if (args.Mirostat != 0 && machine.Outcome == SampleStatus.Sampled)
+            if (mirostat && machine.Outcome == SampleStatus.Sampled)
                 mu[row] = AdaptiveRules.NextMu(m, t, h, ctx.W(machine.Token), ctx.Max, machine.Z);
         }
     }

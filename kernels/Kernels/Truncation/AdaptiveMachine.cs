@@ -19,7 +19,6 @@ public struct AdaptiveMachine
     private KeyColumn _cut;
     private int _hasCut;
     private int _cols;
-    private int _mirostat;
     private float _alpha;
     private float _mu;
 
@@ -48,7 +47,6 @@ public struct AdaptiveMachine
         Token = SamplingMath.NoToken,
         Ranked = args.Ranked,
         _cols = args.Cols,
-        _mirostat = args.Mirostat,
         _alpha = alpha,
         _mu = mu,
         _ranked = new KeyColumn(0u, int.MaxValue),
@@ -84,9 +82,10 @@ public struct AdaptiveMachine
     }
 
     /// <summary>Takes this step's group total, the column drawn and the ranked columns, and moves on.</summary>
-    public void Advance<T, TRow>(DecodeRow<T> ctx, double total, int drawn, TRow ranked)
+    public void Advance<T, TRow, TRule>(DecodeRow<T> ctx, double total, int drawn, TRow ranked)
         where T : struct, ILogitTransform
         where TRow : struct, ISortedRow
+        where TRule : struct, IAdaptiveRule
     {
         switch (_stage)
         {
@@ -109,7 +108,7 @@ public struct AdaptiveMachine
                 }
                 break;
             case Gather:
-                Decide(ctx, ranked);
+                Decide<T, TRow, TRule>(ctx, ranked);
                 break;
             case CutSearch:
                 _search.Advance(total);
@@ -131,13 +130,12 @@ public struct AdaptiveMachine
     }
 
     // The kept count from the ranked columns, then the kept set: all columns, the ranked prefix, or a top-k search.
-    private void Decide<T, TRow>(DecodeRow<T> ctx, TRow ranked)
+    private void Decide<T, TRow, TRule>(DecodeRow<T> ctx, TRow ranked)
         where T : struct, ILogitTransform
         where TRow : struct, ISortedRow
+        where TRule : struct, IAdaptiveRule
     {
-        int count = _mirostat != 0
-            ? AdaptiveRules.MirostatK(AdaptiveRules.ZipfExponent(ranked, Ranked), _mu, _cols)
-            : AdaptiveRules.TopHCount(ranked, Ranked, ctx.Max, Z, _alpha);
+        int count = default(TRule).Count(ranked, Ranked, ctx.Max, Z, _cols, _alpha, _mu);
         Count = count;
         if (count >= _cols)
         {

@@ -125,3 +125,38 @@ public static class AdaptiveRules
     /// <summary>The surprise log2(1/p) of a column with w = <paramref name="w"/> under the untruncated softmax.</summary>
     public static double Surprise(float w, float max, double total) => Log2(total) - (w - max);
 }
+
+/// <summary>
+/// The decision of one adaptive sampler, as a type argument of its ILGPU kernel so that each kernel holds only its own
+/// rule (smaller kernels, shorter OpenCL compiles).
+/// </summary>
+public interface IAdaptiveRule
+{
+    /// <summary>Whether this is Mirostat (per-row τ, η, μ and the μ update) rather than Top-H (per-row α).</summary>
+    bool Mirostat { get; }
+
+    /// <summary>The kept count in [1, cols] from the first <paramref name="ranked"/> columns of <paramref name="row"/>.</summary>
+    int Count<TRow>(TRow row, int ranked, float max, double total, int cols, float alpha, float mu) where TRow : struct, ISortedRow;
+}
+
+/// <summary>Top-H's rule (<see cref="AdaptiveRules.TopHCount"/>).</summary>
+public readonly struct TopHRule : IAdaptiveRule
+{
+    /// <inheritdoc/>
+    public bool Mirostat => false;
+
+    /// <inheritdoc/>
+    public int Count<TRow>(TRow row, int ranked, float max, double total, int cols, float alpha, float mu) where TRow : struct, ISortedRow =>
+        AdaptiveRules.TopHCount(row, ranked, max, total, alpha);
+}
+
+/// <summary>Mirostat's rule (<see cref="AdaptiveRules.ZipfExponent"/>, <see cref="AdaptiveRules.MirostatK"/>).</summary>
+public readonly struct MirostatRule : IAdaptiveRule
+{
+    /// <inheritdoc/>
+    public bool Mirostat => true;
+
+    /// <inheritdoc/>
+    public int Count<TRow>(TRow row, int ranked, float max, double total, int cols, float alpha, float mu) where TRow : struct, ISortedRow =>
+        AdaptiveRules.MirostatK(AdaptiveRules.ZipfExponent(row, ranked), mu, cols);
+}

@@ -21,7 +21,8 @@ namespace Kernels;
 /// −1 and <see cref="SampleStatus.InvalidData"/>; an all −inf row −1 and <see cref="SampleStatus.Empty"/>. μ is updated
 /// only for rows that drew a token (<see cref="SampleStatus.Sampled"/>).</para>
 /// <para>Same keys and offset, same tokens (and μ) on every backend except at near-ties of float64 sums and of the
-/// logarithms in Mirostat's k (≈1e-12 relative). ILGPU backends need double support. The ILGPU kernel ranks the top
+/// logarithms in Mirostat's k (≈1e-12 relative). ILGPU backends need double support. The ILGPU kernel (specialised on
+/// its rule: <see cref="TopHRule"/> or <see cref="MirostatRule"/>) ranks the top
 /// min(n, cols) (Top-H) or min(3001, cols) (Mirostat) columns in shared memory (36 KiB) by counting.</para>
 /// </remarks>
 public sealed unsafe class AdaptiveSampler
