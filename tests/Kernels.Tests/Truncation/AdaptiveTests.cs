@@ -116,6 +116,35 @@ public sealed class AdaptiveTests(Backend backend) : BackendTest(backend)
     }
 
     [Test]
+    public void AUserDeclarationWithAScalarTemperatureALaunchKeyAndATransform()
+    {
+        // PenalisedTopH: the reference sees the penalised row at the scalar temperature; row r draws from stream r.
+        const int rows = 16, cols = 90;
+        const float temperature = 0.85f;
+        var x = TestData.Logits(rows * cols, seed: 71, scale: 2.0);
+        for (int r = 0; r < rows; r++)
+            x[r * cols + r % PenalisedTopH.PenalisedColumns] = 4f; // a maximum the penalty pulls down
+        var alpha = Enumerable.Range(0, rows).Select(r => 0.2f + 0.05f * r).ToArray();
+        var key = new RngKey(0xABC);
+        var tokens = new int[rows];
+        var kept = new int[rows];
+        ulong next = PenalisedTopH.Run(Runtime, x, tokens, rows, cols, temperature, alpha, key, 3, topN: 40, kept: kept);
+        Assert.That(next, Is.EqualTo(4UL));
+        int compared = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            var row = x.AsSpan(r * cols, cols).ToArray().Select((v, c) => PenalisedTopH.Penalise(v, c)).ToArray();
+            var d = AdaptiveReference.TopH(row, temperature, alpha[r], 40);
+            var draw = AdaptiveReference.Draw(row, temperature, d, Uniform(Rng.RowKey(key, r), 3));
+            if (d.Margin < 1e-5 || draw.Margin < 1e-6)
+                continue;
+            Assert.That((kept[r], tokens[r]), Is.EqualTo((d.Kept, draw.Token)), $"row {r}");
+            compared++;
+        }
+        Assert.That(compared, Is.GreaterThan(rows * 3 / 4));
+    }
+
+    [Test]
     public void TopHAtItsEdgesIsDefined()
     {
         // α = 0 keeps the top column, α = 1 keeps all n (the reference code's IndexError), n > V keeps at most V,
