@@ -45,7 +45,7 @@ public class TruncationBenchmarks
     private double[] _uniforms = [];
     private int[] _tokens = [];
     private KernelRuntime? _runtime;
-    private KernelBuffer<float>? _logitBuffer, _values, _temperatures, _ones, _topP, _minP, _noMinP, _noTopP;
+    private KernelBuffer<float>? _logitBuffer, _values, _temperatures, _ones, _topP, _minP, _noMinP, _noTopP, _alpha, _tau, _mu;
     private KernelBuffer<int>? _indices, _tokenBuffer, _topK, _noTopK;
     private KernelBuffer<RngKey>? _keys;
 
@@ -71,6 +71,9 @@ public class TruncationBenchmarks
         _noTopP = _ones;
         _minP = _runtime.Upload<float>(Enumerable.Repeat(MinP, _rows).ToArray());
         _noMinP = _runtime.Upload<float>(new float[_rows]);
+        _alpha = _runtime.Upload<float>(Enumerable.Repeat(0.4f, _rows).ToArray());
+        _tau = _runtime.Upload<float>(Enumerable.Repeat(3f, _rows).ToArray());
+        _mu = _runtime.Upload<float>(Enumerable.Repeat(6f, _rows).ToArray());
         _keys = _runtime.Upload<RngKey>(Enumerable.Range(0, _rows).Select(r => Rng.RowKey(key, r)).ToArray());
         Verify();
     }
@@ -121,6 +124,16 @@ public class TruncationBenchmarks
     public ulong KernelsMinPSample() =>
         DecodeSample.Launch(_runtime!, _logitBuffer!, _tokenBuffer!, _rows, _cols, _ones!, _noTopK!, _noTopP!, _minP!, _keys!, 0);
 
+    /// <summary><see cref="TopHSample"/> with α = 0.4, n = 100 and temperature 1 per row.</summary>
+    [Benchmark]
+    public ulong KernelsTopHSample() =>
+        TopHSample.Launch(_runtime!, _logitBuffer!, _tokenBuffer!, _rows, _cols, _ones!, _alpha!, _keys!, 0);
+
+    /// <summary><see cref="MirostatSample"/> with τ = 3, μ = 6 and η = 0 (μ stays put, so every launch does the same work).</summary>
+    [Benchmark]
+    public ulong KernelsMirostatSample() =>
+        MirostatSample.Launch(_runtime!, _logitBuffer!, _tokenBuffer!, _rows, _cols, _ones!, _tau!, _noMinP!, _mu!, _keys!, 0);
+
     private static int SortSample(ReadOnlySpan<float> x, int k, float p, float temperature, double u)
     {
         var keys = new float[x.Length];
@@ -170,6 +183,9 @@ public class TruncationBenchmarks
         CheckKept(nameof(KernelsTopKTopPSample), () => { KernelsTopKTopPSample(); return _tokenBuffer!.ToArray(); }, Temperature, K, P, 0f);
         CheckKept(nameof(SortTopKTopPSample), () => (int[])_tokens.Clone(), Temperature, K, P, 0f);
         CheckKept(nameof(KernelsMinPSample), () => { KernelsMinPSample(); return _tokenBuffer!.ToArray(); }, 1f, 0, 1f, MinP);
+        // Top-H keeps a prefix of the top 100; Mirostat's k is not checked here (AdaptiveTests compare it with a reference).
+        CheckKept(nameof(KernelsTopHSample), () => { KernelsTopHSample(); return _tokenBuffer!.ToArray(); }, 1f, AdaptiveRules.DefaultTopN, 1f, 0f);
+        KernelsMirostatSample();
     }
 
     private void CheckKept(string name, Func<int[]> run, float temperature, int k, float p, float minP)

@@ -60,10 +60,12 @@ public sealed class SamplerDiagnosticsTests
             [SamplerKernel(SamplerKind.Decode, Temperature = TemperatureMode.PerRow, PerRowKeys = true, TopK = true, TopP = true, MinP = true)] public static partial class F;
             [SamplerKernel(SamplerKind.Decode, TopP = true, Transform = nameof(G))] public static partial class H { static float G(float x, int c) => c < 2 ? x - 1f : x; }
             [SamplerKernel(SamplerKind.TopK, Transform = nameof(G))] public static partial class I { static float G(float x) => -x; }
+            [SamplerKernel(SamplerKind.TopH, Temperature = TemperatureMode.PerRow, PerRowKeys = true)] public static partial class J;
+            [SamplerKernel(SamplerKind.Mirostat, Temperature = TemperatureMode.Scalar, Transform = nameof(G))] public static partial class K { static float G(float x) => Math.Min(x, 30f); }
             """);
         Assert.That(run.Exception, Is.Null);
         Assert.That(run.Diagnostics, Is.Empty, () => string.Join("; ", run.Diagnostics));
-        Assert.That(run.Result.GeneratedTrees, Has.Length.EqualTo(8));
+        Assert.That(run.Result.GeneratedTrees, Has.Length.EqualTo(10));
         Assert.That(run.OutputErrors, Is.Empty, () => string.Join("\n", run.OutputErrors));
         Assert.That(run.GeneratedTreeProblems, Is.Empty, () => string.Join("\n", run.GeneratedTreeProblems));
     }
@@ -101,6 +103,46 @@ public sealed class SamplerDiagnosticsTests
         Assert.That(stages.Result.GeneratedTrees, Is.Empty);
         Assert.That(selection.Result.GeneratedTrees, Is.Empty);
         Assert.That(tempered.Result.GeneratedTrees, Is.Empty);
+    }
+
+    [Test]
+    public void KRN1101_DecodeStagesAndCategoricalOptionsDoNotApplyToTopHOrMirostat()
+    {
+        var topH = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.TopH, TopK = true)] public static partial class Entropic;");
+        Assert.That(Single(topH, "KRN1101").GetMessage(), Does.Contain("TopK").And.Contain("Decode").And.Contain("TopH"));
+        var mirostat = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.Mirostat, LogProbabilities = true)] public static partial class Adaptive;");
+        Assert.That(Single(mirostat, "KRN1101").GetMessage(), Does.Contain("LogProbabilities").And.Contain("Categorical").And.Contain("Mirostat"));
+        Assert.That(topH.Result.GeneratedTrees, Is.Empty);
+        Assert.That(mirostat.Result.GeneratedTrees, Is.Empty);
+    }
+
+    [Test]
+    public void TopHAndMirostatHaveTheirEntryPointsAndTypedLaunchers()
+    {
+        var run = SamplerHarness.Run("""
+            using Kernels;
+            namespace Demo;
+
+            [SamplerKernel(SamplerKind.TopH, Temperature = TemperatureMode.PerRow, PerRowKeys = true)]
+            public static partial class Entropic;
+
+            [SamplerKernel(SamplerKind.Mirostat, Temperature = TemperatureMode.Scalar)]
+            public static partial class Adaptive;
+            """);
+        Assert.That(run.Diagnostics, Is.Empty, () => string.Join("; ", run.Diagnostics));
+        Assert.That(run.OutputErrors, Is.Empty, () => string.Join("\n", run.OutputErrors));
+        string Source(string name) => run.Result.GeneratedTrees.Single(t => Path.GetFileName(t.FilePath) == $"Demo.{name}.Sampler.g.cs").ToString();
+
+        var topH = Source("Entropic");
+        Assert.That(topH, Does.Contain("global::Kernels.AdaptiveDevice.TopH<GeneratedTransform>(logits, temperatures, keys, alpha, tau, eta, mu, tokens, status, kept, args)"));
+        Assert.That(topH, Does.Contain("global::Kernels.SamplerKind.TopH, global::Kernels.TemperatureMode.PerRow, true, IlgpuKernel, CpuKernel"));
+        Assert.That(topH, Does.Contain("int rows, int cols, global::Kernels.Runtime.KernelBuffer<float> temperatures, global::Kernels.Runtime.KernelBuffer<float> alpha, global::Kernels.Runtime.KernelBuffer<global::Kernels.RngKey> keys, ulong offset, int topN = global::Kernels.AdaptiveRules.DefaultTopN, global::Kernels.Runtime.KernelBuffer<int>? status = null, global::Kernels.Runtime.KernelBuffer<int>? kept = null)"));
+        Assert.That(topH, Does.Contain("Kernel.Launch(runtime, logits, tokens, rows, cols, 1f, temperatures, alpha, null, null, null, default, keys, offset, topN, status, kept)"));
+
+        var mirostat = Source("Adaptive");
+        Assert.That(mirostat, Does.Contain("global::Kernels.AdaptiveCpu.Rows<GeneratedTransform>(logits, temperatures, keys, alpha, tau, eta, mu, tokens, status, kept, args)"));
+        Assert.That(mirostat, Does.Contain("int rows, int cols, float temperature, global::System.ReadOnlySpan<float> tau, global::System.ReadOnlySpan<float> eta, global::System.Span<float> mu, global::Kernels.RngKey key, ulong offset, global::System.Span<int> status = default, global::System.Span<int> kept = default)"));
+        Assert.That(mirostat, Does.Contain("Kernel.Run(runtime, logits, tokens, rows, cols, temperature, default, default, tau, eta, mu, key, default, offset, global::Kernels.AdaptiveRules.DefaultTopN, status, kept)"));
     }
 
     [Test]

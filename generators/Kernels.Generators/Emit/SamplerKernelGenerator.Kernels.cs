@@ -56,6 +56,16 @@ public sealed partial class SamplerKernelGenerator
                     CpuTail = "nint topK, nint topP, nint minP, nint tokens, nint status",
                     Names = "topK, topP, minP, tokens, status",
                 },
+                SamplerKind.TopH or SamplerKind.Mirostat => new Shape
+                {
+                    Descriptor = "global::Kernels.AdaptiveSampler",
+                    Args = "global::Kernels.AdaptiveArgs",
+                    Device = model.Kind == SamplerKind.TopH ? "global::Kernels.AdaptiveDevice.TopH" : "global::Kernels.AdaptiveDevice.Mirostat",
+                    Cpu = "global::Kernels.AdaptiveCpu.Rows",
+                    IlgpuTail = $"{FloatView} alpha, {FloatView} tau, {FloatView} eta, {FloatView} mu, {IntView} tokens, {IntView} status, {IntView} kept",
+                    CpuTail = "nint alpha, nint tau, nint eta, nint mu, nint tokens, nint status, nint kept",
+                    Names = "alpha, tau, eta, mu, tokens, status, kept",
+                },
                 SamplerKind.TopK => new Shape
                 {
                     Descriptor = "global::Kernels.TopKSelector",

@@ -39,6 +39,10 @@ public sealed partial class SamplerKernelGenerator
                 case SamplerKind.GumbelTopK:
                     w.Line($"    {temperature}, {keys}, IlgpuKernel, CpuKernel);");
                     break;
+                case SamplerKind.TopH:
+                case SamplerKind.Mirostat:
+                    w.Line($"    global::Kernels.SamplerKind.{model.Kind}, {temperature}, {keys}, IlgpuKernel, CpuKernel);");
+                    break;
                 case SamplerKind.Decode:
                     w.Line($"    {temperature}, {keys}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, {Bool(model.Probabilities)}, IlgpuKernel, CpuKernel);");
                     break;
@@ -55,6 +59,15 @@ public sealed partial class SamplerKernelGenerator
             {
                 case SamplerKind.Decode:
                     summary = "Draws one token per row of logits [rows, cols] into tokens [rows] from the kept set of its stages (per-row parameters)";
+                    launch.Add($"{IntBuffer} tokens");
+                    run.Add("global::System.Span<int> tokens");
+                    call.Add("tokens");
+                    break;
+                case SamplerKind.TopH:
+                case SamplerKind.Mirostat:
+                    summary = model.Kind == SamplerKind.TopH
+                        ? "Draws one token per row of logits [rows, cols] into tokens [rows] by Top-H (α per row, n per launch)"
+                        : "Draws one token per row of logits [rows, cols] into tokens [rows] by Mirostat (τ, η per row; the state mu [rows] is read and updated)";
                     launch.Add($"{IntBuffer} tokens");
                     run.Add("global::System.Span<int> tokens");
                     call.Add("tokens");
@@ -136,6 +149,20 @@ public sealed partial class SamplerKernelGenerator
                 AddStage(model.TopP, "float", "topP", launch, run, call);
                 AddStage(model.MinP, "float", "minP", launch, run, call);
             }
+            if (model.Kind == SamplerKind.TopH)
+            {
+                AddStage(true, "float", "alpha", launch, run, call);
+                call.AddRange(new[] { Absent, Absent, Absent });
+            }
+            else if (model.Kind == SamplerKind.Mirostat)
+            {
+                call.Add(Absent);
+                AddStage(true, "float", "tau", launch, run, call);
+                AddStage(true, "float", "eta", launch, run, call);
+                launch.Add($"{FloatBuffer} mu");
+                run.Add("global::System.Span<float> mu");
+                call.Add("mu");
+            }
             if (model.PerRowKeys)
             {
                 launch.Add($"{KeyBuffer} keys");
@@ -170,6 +197,25 @@ public sealed partial class SamplerKernelGenerator
                     launch.Add("int samples = 1");
                     run.Add("int samples = 1");
                     call.Add("samples");
+                    break;
+                case SamplerKind.TopH:
+                case SamplerKind.Mirostat:
+                    if (model.Kind == SamplerKind.TopH)
+                    {
+                        launch.Add("int topN = global::Kernels.AdaptiveRules.DefaultTopN");
+                        run.Add("int topN = global::Kernels.AdaptiveRules.DefaultTopN");
+                        call.Add("topN");
+                    }
+                    else
+                    {
+                        call.Add("global::Kernels.AdaptiveRules.DefaultTopN");
+                    }
+                    launch.Add($"{IntBuffer}? status = null");
+                    run.Add("global::System.Span<int> status = default");
+                    call.Add("status");
+                    launch.Add($"{IntBuffer}? kept = null");
+                    run.Add("global::System.Span<int> kept = default");
+                    call.Add("kept");
                     break;
                 case SamplerKind.Decode:
                     launch.Add($"{IntBuffer}? status = null");

@@ -46,6 +46,21 @@ public static partial class GumbelSoftmaxStraightThrough;
 public static partial class DecodeSample;
 
 /// <summary>
+/// Top-H decoding for batched serving: per-request temperature, α and <see cref="RngKey"/>, n per launch (default 100),
+/// one token per row and a per-row <see cref="SampleStatus"/>. See <see cref="AdaptiveSampler"/>.
+/// </summary>
+[SamplerKernel(SamplerKind.TopH, Temperature = TemperatureMode.PerRow, PerRowKeys = true)]
+public static partial class TopHSample;
+
+/// <summary>
+/// Mirostat decoding for batched serving: per-request temperature, τ, η, <see cref="RngKey"/> and state μ (read and
+/// updated by the kernel; start at 2τ), one token per row and a per-row <see cref="SampleStatus"/>. See
+/// <see cref="AdaptiveSampler"/>.
+/// </summary>
+[SamplerKernel(SamplerKind.Mirostat, Temperature = TemperatureMode.PerRow, PerRowKeys = true)]
+public static partial class MirostatSample;
+
+/// <summary>
 /// Top-k selection: the k (≤ 1024) largest logits per row and their columns, value descending and ties to the lowest
 /// column, without sorting the row. See <see cref="TopKSelector"/>.
 /// </summary>

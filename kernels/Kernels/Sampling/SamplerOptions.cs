@@ -27,6 +27,18 @@ public enum SamplerKind
     /// the order value descending, column ascending; k up to 1024, without sorting the row.
     /// </summary>
     TopK = 4,
+
+    /// <summary>
+    /// Top-H: one token per row from the longest prefix (in the order) of the top n columns whose partial entropy stays
+    /// within α times the top-n entropy (α per row, n per launch), with a per-row status (SampleStatus).
+    /// </summary>
+    TopH = 5,
+
+    /// <summary>
+    /// Mirostat (v1): adaptive top-k whose k follows from the row's Zipf exponent and the per-row state μ, which the
+    /// kernel updates toward the target surprise τ (τ, η and μ per row), with a per-row status (SampleStatus).
+    /// </summary>
+    Mirostat = 6,
 }
 
 /// <summary>What a Gumbel-softmax kernel writes.</summary>

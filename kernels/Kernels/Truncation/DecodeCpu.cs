@@ -96,10 +96,10 @@ public static unsafe class DecodeCpu
         return fallback ? SampleStatus.Fallback : SampleStatus.Sampled;
     }
 
-    private static int Pad(int n) => (n + Lanes - 1) & ~(Lanes - 1);
+    internal static int Pad(int n) => (n + Lanes - 1) & ~(Lanes - 1);
 
-    // The top k (in the order) with their e, those passing min-p, in column order, padded with e = 0.
-    private static int GatherTopK(ReadOnlySpan<ulong> top, MassRule rule, Buffers b)
+    /// <summary>The top k (in the order) with their mass, those passing min-p, in column order, padded with e = 0.</summary>
+    internal static int GatherTopK(ReadOnlySpan<ulong> top, MassRule rule, Buffers b)
     {
         int n = 0;
         foreach (ulong item in top)
@@ -153,9 +153,11 @@ public static unsafe class DecodeCpu
         return n;
     }
 
-    // The mass of every staged column (0 below min-p and in the padding, where w is −inf); sixteen lanes with AVX-512
-    // (the same bits: MassRule), as this is the row's compute-bound pass.
-    private static void StageMass(float* w, float* e, int cols, MassRule rule)
+    /// <summary>
+    /// The mass of every staged column (0 below min-p and in the padding, where w is −inf); sixteen lanes with AVX-512
+    /// (the same bits: <see cref="MassRule"/>), as this is the row's compute-bound pass.
+    /// </summary>
+    internal static void StageMass(float* w, float* e, int cols, MassRule rule)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -198,7 +200,7 @@ public static unsafe class DecodeCpu
         }
     }
 
-    private readonly struct Buffers(float* w, float* e, float* candidateW, float* candidateE, int* candidateCols)
+    internal readonly struct Buffers(float* w, float* e, float* candidateW, float* candidateE, int* candidateCols)
     {
         public readonly float* W = w;
         public readonly float* E = e;

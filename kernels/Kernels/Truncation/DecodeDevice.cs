@@ -40,25 +40,9 @@ public static class DecodeDevice
         float p = args.TopP != 0 ? topP[row] : 1f;
         int k = args.TopK != 0 ? topK[row] : 0;
 
-        // Pass 1: max w and whether the row is invalid (uniform trip count: PoCL 3.1).
-        float max = float.NegativeInfinity;
-        float poisoned = 0f;
-        for (int first = 0; first < cols; first += Group.DimX)
-        {
-            int col = first + tid;
-            if (col < cols)
-            {
-                float w = ctx.W(col);
-                if (TruncationRules.Poisons(w, probabilities))
-                    poisoned = 1f;
-                else if (w > max)
-                    max = w;
-            }
-        }
-        poisoned = GroupReduce.Max(poisoned);
-        max = GroupReduce.Max(max);
+        float max = ctx.ScanMax(cols, probabilities, out bool poisoned);
         ctx.Rule = new MassRule(max, rowMinP, probabilities);
-        var outcome = TruncationRules.Outcome(ctx.Scale, p, rowMinP, poisoned != 0f, TruncationRules.Empty(max, probabilities));
+        var outcome = TruncationRules.Outcome(ctx.Scale, p, rowMinP, poisoned, TruncationRules.Empty(max, probabilities));
         var machine = DecodeMachine.Start(outcome, k, p, cols, args.Rounds);
         var key = args.PerRowKeys != 0 ? keys[row] : Rng.RowKey(args.Key, row);
 
@@ -68,44 +52,8 @@ public static class DecodeDevice
         {
             bool drawing = machine.Drawing;
             double target = drawing ? machine.Uniform(key, args.Offset) * machine.Mass : 0.0;
-            double own = 0.0;
-            int lastOwn = -1;
-            for (int i = 0; i < segment; i++)
-            {
-                int col = begin + i;
-                if (col < cols)
-                {
-                    double m = machine.Measure(ctx, col);
-                    own += m;
-                    if (m > 0.0)
-                        lastOwn = col;
-                }
-            }
-            var scan = GroupReduce.InclusiveScanDouble(own);
-
-            // For a draw: the segment holding the target, then its column (the owner rescans its own segment).
-            int owner = GroupReduce.MinInt(drawing && own > 0.0 && scan.Inclusive > target ? tid : int.MaxValue);
-            int found = -1;
-            if (tid == owner)
-            {
-                found = lastOwn;
-                double running = scan.Exclusive;
-                for (int i = 0; i < segment; i++)
-                {
-                    int col = begin + i;
-                    double m = col < cols ? machine.Measure(ctx, col) : 0.0;
-                    running += m;
-                    if (m > 0.0 && running > target)
-                    {
-                        found = col;
-                        break;
-                    }
-                }
-            }
-            int token = GroupReduce.MaxInt(found);
-            int last = GroupReduce.MaxInt(lastOwn);
-            // Rounding can leave the target at or above the last running sum: then the last column with mass.
-            machine.Advance(ctx, scan.Total, owner == int.MaxValue ? last : token);
+            var step = SegmentDraw.Step(new Step<T> { Machine = machine, Row = ctx }, begin, segment, cols, drawing, target);
+            machine.Advance(ctx, step.Total, step.Column);
         }
         if (tid == 0)
         {
@@ -113,5 +61,13 @@ public static class DecodeDevice
             if (args.WriteStatus != 0)
                 status[row] = (int)machine.Outcome;
         }
+    }
+
+    private struct Step<T> : ISegmentMeasure where T : struct, ILogitTransform
+    {
+        public DecodeMachine Machine;
+        public DecodeRow<T> Row;
+
+        public readonly double Measure(int col) => Machine.Measure(Row, col);
     }
 }

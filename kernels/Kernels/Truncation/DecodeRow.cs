@@ -22,10 +22,37 @@ public struct DecodeRow<T> : IColumnMeasure where T : struct, ILogitTransform
     public MassRule Rule;
 
     /// <summary>w of a column.</summary>
-    public float W(int col) => default(T).Apply(Logits[Start + col], col) * Scale;
+    public readonly float W(int col) => default(T).Apply(Logits[Start + col], col) * Scale;
 
     /// <summary>The mass of a column, 0 below min-p (top-k membership is the caller's).</summary>
-    public float Mass(float w) => Rule.Mass(w);
+    public readonly float Mass(float w) => Rule.Mass(w);
+
+    /// <summary>max w (valid once <see cref="Rule"/> is set).</summary>
+    public readonly float Max => Rule.Max;
+
+    /// <summary>
+    /// The first pass over the row (every thread of the group calls it; uniform trip count for PoCL 3.1): max w over
+    /// the valid values, and whether the row holds a value that poisons it (<see cref="TruncationRules.Poisons"/>).
+    /// </summary>
+    public readonly float ScanMax(int cols, bool probabilities, out bool poisoned)
+    {
+        float max = float.NegativeInfinity;
+        float bad = 0f;
+        for (int first = 0; first < cols; first += Group.DimX)
+        {
+            int col = first + Group.IdxX;
+            if (col < cols)
+            {
+                float w = W(col);
+                if (TruncationRules.Poisons(w, probabilities))
+                    bad = 1f;
+                else if (w > max)
+                    max = w;
+            }
+        }
+        poisoned = GroupReduce.Max(bad) != 0f;
+        return GroupReduce.Max(max);
+    }
 
     /// <inheritdoc/>
     public double Measure(int col, out uint key)

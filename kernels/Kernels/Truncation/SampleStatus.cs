@@ -18,6 +18,8 @@ public enum SampleStatus
     /// <summary>Every logit of the row is −inf (nothing to draw): token −1.</summary>
     Empty = 3,
 
-    /// <summary>The row's temperature, top-p or min-p is outside its domain: token −1.</summary>
+    /// <summary>
+    /// The row's temperature, top-p or min-p (Top-H: α; Mirostat: τ, η or μ) is outside its domain: token −1.
+    /// </summary>
     InvalidParameter = 4,
 }

@@ -44,6 +44,12 @@ public sealed class SamplerReliabilityTests(Backend backend) : BackendTest(backe
         Case("top-k selection: k above 1024", typeof(ArgumentOutOfRangeException), "k"),
         Case("top-k selection: short values", typeof(ArgumentException), "values"),
         Case("top-k selection: short indices", typeof(ArgumentException), "indices"),
+        Case("top-h: null alpha", typeof(ArgumentNullException), "alpha"),
+        Case("top-h: n zero", typeof(ArgumentOutOfRangeException), "topN"),
+        Case("top-h: short kept", typeof(ArgumentException), "kept"),
+        Case("mirostat: null tau", typeof(ArgumentNullException), "tau"),
+        Case("mirostat: eta from another runtime", typeof(ArgumentException), "eta"),
+        Case("mirostat: short mu", typeof(ArgumentException), "mu"),
     };
 
     private static TestCaseData Case(string name, Type exception, string parameter) =>
@@ -63,6 +69,7 @@ public sealed class SamplerReliabilityTests(Backend backend) : BackendTest(backe
         using var ks = Runtime.Upload<int>(new int[Rows]);
         using var shortKs = Runtime.Allocate<int>(Rows - 1);
         using var foreignRow = other.Allocate<float>(Rows);
+        using var shortRow = Runtime.Allocate<float>(Rows - 1);
         using var keys = Runtime.Upload<RngKey>(new RngKey[Rows]);
         using var shortKeys = Runtime.Allocate<RngKey>(Rows - 1);
         using var wide = Runtime.Upload<float>(TestData.Logits(2000, 2));
@@ -76,6 +83,12 @@ public sealed class SamplerReliabilityTests(Backend backend) : BackendTest(backe
             "decode: short keys" => () => DecodeSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, ks, perRow, perRow, shortKeys, 0),
             "decode: short status" => () => DecodeSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, ks, perRow, perRow, keys, 0, shortKs),
             "decode: cols zero" => () => DecodeSample.Launch(Runtime, logits, tokens, Rows, 0, perRow, ks, perRow, perRow, keys, 0),
+            "top-h: null alpha" => () => TopHSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, null!, keys, 0),
+            "top-h: n zero" => () => TopHSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, perRow, keys, 0, topN: 0),
+            "top-h: short kept" => () => TopHSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, perRow, keys, 0, kept: shortKs),
+            "mirostat: null tau" => () => MirostatSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, null!, perRow, perRow, keys, 0),
+            "mirostat: eta from another runtime" => () => MirostatSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, perRow, foreignRow, perRow, keys, 0),
+            "mirostat: short mu" => () => MirostatSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, perRow, perRow, shortRow, keys, 0),
             "top-k selection: k above 1024" => () => TopK.Launch(Runtime, wide, wideValues, wideIndices, 1, 2000, 1025),
             "top-k selection: short values" => () => TopK.Launch(Runtime, logits, scores, tokens, Rows, Cols, 5),
             "top-k selection: short indices" => () => TopK.Launch(Runtime, logits, wideValues, shortTokens, Rows, Cols, 1),
