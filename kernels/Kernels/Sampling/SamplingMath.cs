@@ -14,10 +14,14 @@ public static class SamplingMath
 
     /// <summary>
     /// log2(e)/T rounded once from double (correctly rounded on every backend), or NaN (which invalidates the row)
-    /// unless T is finite and positive. Needs double support on the device.
+    /// unless T is finite and positive and the result finite. Needs double support on the device.
     /// </summary>
-    public static float Log2Scale(float temperature) =>
-        temperature > 0f && temperature < float.PositiveInfinity ? (float)(Log2E / temperature) : float.NaN;
+    public static float Log2Scale(float temperature)
+    {
+        // A temperature so small that log2(e)/T overflows is as invalid as 0: NaN, not an infinite scale.
+        float scale = temperature > 0f && temperature < float.PositiveInfinity ? (float)(Log2E / temperature) : float.NaN;
+        return scale < float.PositiveInfinity ? scale : float.NaN;
+    }
 
     // 1/T and the NaN/+inf row rule are SoftmaxMath.InverseTemperature and SoftmaxMath.Poisons: one rule for every family.
 }

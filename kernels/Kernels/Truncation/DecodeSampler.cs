@@ -140,7 +140,8 @@ public sealed unsafe class DecodeSampler
 
     /// <summary>
     /// Runs on host memory: in place on the <c>cpu</c> backend, through temporary device buffers elsewhere. Same checks,
-    /// outcomes and return value as <see cref="Launch"/>.
+    /// outcomes and return value as <see cref="Launch"/>, and the per-row temperatures, p and min-p are checked too
+    /// (<see cref="ArgumentOutOfRangeException"/> naming the span and the row) since they are on the host.
     /// </summary>
     public ulong Run(KernelRuntime runtime, ReadOnlySpan<float> logits, Span<int> tokens, int rows, int cols,
         float temperature = 1f, ReadOnlySpan<float> temperatures = default, ReadOnlySpan<int> topK = default, ReadOnlySpan<float> topP = default,
@@ -165,6 +166,10 @@ public sealed unsafe class DecodeSampler
             Guard.Span(keys.Length, rows, nameof(keys));
         if (writeStatus)
             Guard.Span(status.Length, rows, nameof(status));
+        // Host spans are arguments: their values are checked here (in device buffers they are data: a per-row status).
+        CheckPerRow(temperatures[..(Temperature == TemperatureMode.PerRow ? rows : 0)], t => SamplingMath.Log2Scale(t) is var s && !float.IsNaN(s), "finite, positive and at least 1e-38", nameof(temperatures));
+        CheckPerRow(topP[..(TopP ? rows : 0)], TruncationRules.ValidTopP, "in (0, 1]", nameof(topP));
+        CheckPerRow(minP[..(MinP ? rows : 0)], TruncationRules.ValidMinP, "in [0, 1]", nameof(minP));
         if (rows == 0)
             return unchecked(offset + OffsetsPerLaunch);
 
@@ -192,6 +197,15 @@ public sealed unsafe class DecodeSampler
         tokenBuffer.CopyTo(tokens[..rows]);
         statusBuffer?.CopyTo(status[..rows]);
         return next;
+    }
+
+    private static void CheckPerRow(ReadOnlySpan<float> values, Func<float, bool> valid, string domain, string name)
+    {
+        for (int r = 0; r < values.Length; r++)
+        {
+            if (!valid(values[r]))
+                throw new ArgumentOutOfRangeException(name, values[r], $"{name}[{r}] must be {domain}.");
+        }
     }
 
     private static void CheckDevice(KernelRuntime runtime)

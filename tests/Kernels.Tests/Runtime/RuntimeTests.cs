@@ -47,6 +47,16 @@ public sealed class RuntimeTests
     }
 
     [Test]
+    public void CudaIsPresentWhereTheGpuCheckRequiresIt()
+    {
+        // The GPU check (tools/gpu-check/run.sh) sets this when it tests cuda, so that a machine whose driver is missing
+        // fails the check instead of passing it on the cpu backend alone.
+        if (Environment.GetEnvironmentVariable("KERNELS_REQUIRE_CUDA") != "1")
+            Assert.Ignore("KERNELS_REQUIRE_CUDA is not set (the GPU check sets it)");
+        Assert.That(KernelRuntime.Discover().Any(f => f.Backend == Backend.Cuda), "the GPU check requires cuda, but no CUDA device was found (driver, libcuda)");
+    }
+
+    [Test]
     public void AutomaticSelectionPicksTheCpuWithoutAGpu()
     {
         var found = KernelRuntime.Discover();

@@ -290,6 +290,7 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
             ("all −inf", x => Array.Fill(x, float.NegativeInfinity), new(1f, 3, 0.5f, 0f), SampleStatus.Empty),
             ("temperature 0", _ => { }, new(0f, 0, 1f, 0f), SampleStatus.InvalidParameter),
             ("temperature NaN", _ => { }, new(float.NaN, 0, 1f, 0f), SampleStatus.InvalidParameter),
+            ("temperature 1e-39 (log2(e)/T overflows)", _ => { }, new(1e-39f, 0, 1f, 0f), SampleStatus.InvalidParameter),
             ("p = 0", _ => { }, new(1f, 0, 0f, 0f), SampleStatus.InvalidParameter),
             ("p > 1", _ => { }, new(1f, 0, 1.5f, 0f), SampleStatus.InvalidParameter),
             ("p NaN", _ => { }, new(1f, 0, float.NaN, 0f), SampleStatus.InvalidParameter),
@@ -319,7 +320,7 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
             else
                 Assert.That(tokens[r], Is.EqualTo(-1), cases[r].What);
         }
-        Assert.That(tokens[14], Is.EqualTo(Array.IndexOf(good, good.Max())), "min-p = 1 keeps only the maximum");
+        Assert.That(tokens[15], Is.EqualTo(Array.IndexOf(good, good.Max())), "min-p = 1 keeps only the maximum");
     }
 
     [Test]
@@ -344,6 +345,11 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
         Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => Run(x, tokens, -1, cols, ones, ks, ones, ones, keys))!.ParamName, Is.EqualTo("rows"));
         Assert.That(Assert.Throws<ArgumentException>(() => DecodeSample.Run(Runtime, x, tokens, rows, cols, ones, ks, ones, ones, keys, 0, new int[1]))!.ParamName, Is.EqualTo("status"));
         Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => PenalisedTopKTopP.Run(Runtime, x, tokens, rows, cols, -1f, ks, ones, default, 0))!.ParamName, Is.EqualTo("temperature"));
+        // Per-row values in host spans are arguments too (in device buffers they are data: see the status test).
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => Run(x, tokens, rows, cols, new[] { 1f, 0f, 1f }, ks, ones, ones, keys))!.ParamName, Is.EqualTo("temperatures"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => Run(x, tokens, rows, cols, new[] { 1f, 1e-39f, 1f }, ks, ones, ones, keys))!.ParamName, Is.EqualTo("temperatures"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => Run(x, tokens, rows, cols, ones, ks, new[] { 1f, 1f, 1.5f }, ones, keys))!.ParamName, Is.EqualTo("topP"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => Run(x, tokens, rows, cols, ones, ks, ones, new[] { float.NaN, 0f, 0f }, keys))!.ParamName, Is.EqualTo("minP"));
         Assert.That(tokens, Is.All.EqualTo(7), "nothing was written");
     }
 
