@@ -35,6 +35,16 @@ public static class Rng
         return SupportsFloat64(runtime) ? VariatePrecision.Float64 : VariatePrecision.Float32;
     }
 
+    /// <summary>
+    /// Throws <see cref="System.NotSupportedException"/> before a launch when <paramref name="runtime"/> lacks double
+    /// support: "<paramref name="what"/> need(s) double support, which … lacks", then <paramref name="instead"/>.
+    /// </summary>
+    public static void RequireFloat64(KernelRuntime runtime, string what, string instead = "")
+    {
+        if (!SupportsFloat64(runtime))
+            throw new System.NotSupportedException($"{what} double support, which {runtime} lacks.{instead}");
+    }
+
     /// <summary>Whether the runtime's kernels can use doubles (always on <c>cpu</c>).</summary>
     public static bool SupportsFloat64(KernelRuntime runtime) =>
         runtime.Accelerator?.Capabilities is not ILGPU.Runtime.OpenCL.CLCapabilityContext openCl || openCl.Float64;

@@ -100,7 +100,7 @@ public sealed unsafe class CategoricalSampler
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(rows, cols, samples, temperature, key, offset);
-        CheckDevice(runtime);
+        Rng.RequireFloat64(runtime, "The categorical sampler's float64 running sum needs", " Declare a [SamplerKernel(SamplerKind.GumbelTopK)] sampler and draw k = 1 (Gumbel-max with float32-safe noise).");
         long draws = checked((long)rows * samples);
         Guard.Buffer(runtime, logits, Guard.Elements(rows, cols), nameof(logits));
         Guard.Buffer(runtime, tokens, draws, nameof(tokens));
@@ -139,7 +139,7 @@ public sealed unsafe class CategoricalSampler
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(rows, cols, samples, temperature, key, offset);
-        CheckDevice(runtime);
+        Rng.RequireFloat64(runtime, "The categorical sampler's float64 running sum needs", " Declare a [SamplerKernel(SamplerKind.GumbelTopK)] sampler and draw k = 1 (Gumbel-max with float32-safe noise).");
         long draws = checked((long)rows * samples);
         Guard.Span(logits.Length, Guard.Elements(rows, cols), nameof(logits));
         Guard.Span(tokens.Length, draws, nameof(tokens));
@@ -175,13 +175,6 @@ public sealed unsafe class CategoricalSampler
         return next;
     }
 
-    private static void CheckDevice(KernelRuntime runtime)
-    {
-        if (!Rng.SupportsFloat64(runtime))
-            throw new NotSupportedException(
-                $"The categorical sampler's float64 running sum needs double support, which {runtime} lacks; " +
-                "declare a [SamplerKernel(SamplerKind.GumbelTopK)] sampler and draw k = 1 (Gumbel-max with float32-safe noise).");
-    }
 
     private CategoricalArgs Arguments(int rows, int cols, int samples, float temperature, RngKey key, ulong offset)
     {

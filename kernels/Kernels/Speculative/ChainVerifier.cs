@@ -97,7 +97,7 @@ public sealed unsafe class ChainVerifier
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(batch, length, cols, key, offset);
-        CheckDevice(runtime);
+        Rng.RequireFloat64(runtime, "Chain verification's float64 running sum and accept test need");
         Guard.Buffer(runtime, target, Guard.Elements(checked(batch * (length + 1)), cols), nameof(target));
         Guard.Buffer(runtime, draft, Guard.Elements(checked(batch * length), cols), nameof(draft));
         Guard.Buffer(runtime, draftTokens, Guard.Elements(batch, length), nameof(draftTokens));
@@ -137,7 +137,7 @@ public sealed unsafe class ChainVerifier
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(batch, length, cols, key, offset);
-        CheckDevice(runtime);
+        Rng.RequireFloat64(runtime, "Chain verification's float64 running sum and accept test need");
         long targetElements = Guard.Elements(checked(batch * (length + 1)), cols);
         long draftElements = Guard.Elements(checked(batch * length), cols);
         long tokenElements = Guard.Elements(batch, length);
@@ -176,12 +176,6 @@ public sealed unsafe class ChainVerifier
         return next;
     }
 
-    private static void CheckDevice(KernelRuntime runtime)
-    {
-        if (!Rng.SupportsFloat64(runtime))
-            throw new NotSupportedException(
-                $"Chain verification's float64 running sum and accept test need double support, which {runtime} lacks.");
-    }
 
     private ChainArgs Arguments(int batch, int length, int cols, RngKey key, ulong offset)
     {

@@ -97,8 +97,7 @@ public sealed unsafe class ExpectedAcceptanceKernel
         Guard.AtLeast(batch, 0, nameof(batch));
         Guard.AtLeast(length, 0, nameof(length));
         Guard.AtLeast(cols, 1, nameof(cols));
-        if (!Rng.SupportsFloat64(runtime))
-            throw new NotSupportedException($"The expected-acceptance kernel sums in double, which {runtime} lacks.");
+        Rng.RequireFloat64(runtime, "The expected-acceptance kernel's float64 sums need");
         checked { _ = batch * length; }
         return new AcceptanceArgs { Batch = batch, Length = length, Cols = cols };
     }

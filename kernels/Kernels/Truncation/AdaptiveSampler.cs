@@ -76,7 +76,7 @@ public sealed unsafe class AdaptiveSampler
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(rows, cols, temperature, key, offset, topN, status is not null, kept is not null);
-        CheckDevice(runtime);
+        Rng.RequireFloat64(runtime, "The Top-H and Mirostat samplers' float64 sums need");
         Guard.Buffer(runtime, logits, Guard.Elements(rows, cols), nameof(logits));
         Guard.Buffer(runtime, tokens, rows, nameof(tokens));
         if (Temperature == TemperatureMode.PerRow)
@@ -105,12 +105,11 @@ public sealed unsafe class AdaptiveSampler
         else
         {
             runtime.ThrowIfDisposed();
-            _cpu((nint)logits.Host, Host(temperatures), Host(keys), Host(alpha), Host(tau), Host(eta), Host(mu), (nint)tokens.Host, Host(status), Host(kept), args);
+            _cpu((nint)logits.Host, HostAddress.Of(temperatures), HostAddress.Of(keys), HostAddress.Of(alpha), HostAddress.Of(tau), HostAddress.Of(eta), HostAddress.Of(mu), (nint)tokens.Host, HostAddress.Of(status), HostAddress.Of(kept), args);
         }
         return unchecked(offset + OffsetsPerLaunch);
     }
 
-    private static nint Host<T>(KernelBuffer<T>? buffer) where T : unmanaged => buffer is null ? 0 : (nint)buffer.Host;
 
     // Kept out of Launch: its closure would otherwise be allocated on every call, cpu launches included.
     private void LaunchIlgpu(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<int> tokens, KernelBuffer<float>? temperatures,
@@ -137,7 +136,7 @@ public sealed unsafe class AdaptiveSampler
         Guard.Runtime(runtime, nameof(runtime));
         bool writeStatus = status.Length > 0, writeKept = kept.Length > 0;
         var args = Arguments(rows, cols, temperature, key, offset, topN, writeStatus, writeKept);
-        CheckDevice(runtime);
+        Rng.RequireFloat64(runtime, "The Top-H and Mirostat samplers' float64 sums need");
         Guard.Span(logits.Length, Guard.Elements(rows, cols), nameof(logits));
         Guard.Span(tokens.Length, rows, nameof(tokens));
         if (Temperature == TemperatureMode.PerRow)
@@ -189,12 +188,6 @@ public sealed unsafe class AdaptiveSampler
         return next;
     }
 
-    private static void CheckDevice(KernelRuntime runtime)
-    {
-        if (!Rng.SupportsFloat64(runtime))
-            throw new NotSupportedException(
-                $"The Top-H and Mirostat samplers' float64 sums need double support, which {runtime} lacks.");
-    }
 
     private AdaptiveArgs Arguments(int rows, int cols, float temperature, RngKey key, ulong offset, int topN, bool writeStatus, bool writeKept)
     {

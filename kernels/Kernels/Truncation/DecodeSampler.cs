@@ -93,7 +93,7 @@ public sealed unsafe class DecodeSampler
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(rows, cols, temperature, key, offset, status is not null, rounds);
-        CheckDevice(runtime);
+        Rng.RequireFloat64(runtime, "The decode sampler's float64 running sums need");
         Guard.Buffer(runtime, logits, Guard.Elements(rows, cols), nameof(logits));
         Guard.Buffer(runtime, tokens, rows, nameof(tokens));
         if (Temperature == TemperatureMode.PerRow)
@@ -118,12 +118,11 @@ public sealed unsafe class DecodeSampler
         else
         {
             runtime.ThrowIfDisposed();
-            _cpu((nint)logits.Host, Host(temperatures), Host(keys), Host(topK), Host(topP), Host(minP), (nint)tokens.Host, Host(status), args);
+            _cpu((nint)logits.Host, HostAddress.Of(temperatures), HostAddress.Of(keys), HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), (nint)tokens.Host, HostAddress.Of(status), args);
         }
         return unchecked(offset + OffsetsPerLaunch);
     }
 
-    private static nint Host<T>(KernelBuffer<T>? buffer) where T : unmanaged => buffer is null ? 0 : (nint)buffer.Host;
 
     // Kept out of LaunchCore: its closure would otherwise be allocated on every call, cpu launches included.
     private void LaunchIlgpu(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<int> tokens, KernelBuffer<float>? temperatures,
@@ -151,7 +150,7 @@ public sealed unsafe class DecodeSampler
         Guard.Runtime(runtime, nameof(runtime));
         bool writeStatus = status.Length > 0;
         var args = Arguments(rows, cols, temperature, key, offset, writeStatus, TruncationRules.MaxRounds);
-        CheckDevice(runtime);
+        Rng.RequireFloat64(runtime, "The decode sampler's float64 running sums need");
         Guard.Span(logits.Length, Guard.Elements(rows, cols), nameof(logits));
         Guard.Span(tokens.Length, rows, nameof(tokens));
         if (Temperature == TemperatureMode.PerRow)
@@ -208,12 +207,6 @@ public sealed unsafe class DecodeSampler
         }
     }
 
-    private static void CheckDevice(KernelRuntime runtime)
-    {
-        if (!Rng.SupportsFloat64(runtime))
-            throw new NotSupportedException(
-                $"The decode sampler's float64 running sums need double support, which {runtime} lacks.");
-    }
 
     private DecodeArgs Arguments(int rows, int cols, float temperature, RngKey key, ulong offset, bool writeStatus, int rounds)
     {
