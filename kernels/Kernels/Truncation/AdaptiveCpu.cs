@@ -13,12 +13,8 @@ namespace Kernels;
 /// </summary>
 public static unsafe class AdaptiveCpu
 {
-    private const int Lanes = 8;
-
     // Kept sets up to this size are drawn from the gathered columns (sorted by column by insertion), larger ones densely.
     private const int GatherLimit = 256;
-
-    [ThreadStatic] private static Scratch? t_scratch;
 
     /// <summary>Samples every row with transform <typeparamref name="T"/>.</summary>
     public static void Rows<T>(nint logits, nint temperatures, nint keys, nint alpha, nint tau, nint eta, nint mu, nint tokens, nint status, nint kept, AdaptiveArgs args)
@@ -30,29 +26,24 @@ public static unsafe class AdaptiveCpu
     {
         public void Run(int start, int end)
         {
-            var scratch = t_scratch ??= new Scratch();
-            scratch.Ensure(args.Cols);
-            fixed (float* w = scratch.W, e = scratch.E, cw = scratch.CandidateW, ce = scratch.CandidateE)
-            fixed (int* cc = scratch.CandidateCols)
-            fixed (ulong* all = scratch.All)
+            var scratch = RowScratch.For(args.Cols);
+            var buffers = scratch.Rows;
+            ulong* all = scratch.Composites;
+            for (int row = start; row < end; row++)
             {
-                var buffers = new DecodeCpu.Buffers(w, e, cw, ce, cc);
-                for (int row = start; row < end; row++)
-                {
-                    var outcome = SampleRow<T>(row, (float*)logits + (long)row * args.Cols, args, buffers, all, scratch.TopK,
-                        (float*)temperatures, (RngKey*)keys, (float*)alpha, (float*)tau, (float*)eta, (float*)mu, out int token, out int count);
-                    ((int*)tokens)[row] = token;
-                    if (args.WriteStatus != 0)
-                        ((int*)status)[row] = (int)outcome;
-                    if (args.WriteKept != 0)
-                        ((int*)kept)[row] = count;
-                }
+                var outcome = SampleRow<T>(row, (float*)logits + (long)row * args.Cols, args, buffers, all, scratch.TopK,
+                    (float*)temperatures, (RngKey*)keys, (float*)alpha, (float*)tau, (float*)eta, (float*)mu, out int token, out int count);
+                ((int*)tokens)[row] = token;
+                if (args.WriteStatus != 0)
+                    ((int*)status)[row] = (int)outcome;
+                if (args.WriteKept != 0)
+                    ((int*)kept)[row] = count;
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static SampleStatus SampleRow<T>(int row, float* x, AdaptiveArgs args, DecodeCpu.Buffers b, ulong* all, TopKCollector collector,
+    private static SampleStatus SampleRow<T>(int row, float* x, AdaptiveArgs args, RowScratch.Buffers b, ulong* all, TopKCollector collector,
         float* temperatures, RngKey* keys, float* alphas, float* taus, float* etas, float* mus, out int token, out int count)
         where T : struct, ILogitTransform
     {
@@ -138,25 +129,4 @@ public static unsafe class AdaptiveCpu
 
     // Per-thread staging: the row (w and e), the gathered kept columns, the whole row's composites (Mirostat's large k),
     // the collector.
-    private sealed class Scratch
-    {
-        public float[] W = [];
-        public float[] E = [];
-        public ulong[] All = [];
-        public readonly float[] CandidateW = GC.AllocateUninitializedArray<float>(GatherLimit + Lanes, pinned: true);
-        public readonly float[] CandidateE = GC.AllocateUninitializedArray<float>(GatherLimit + Lanes, pinned: true);
-        public readonly int[] CandidateCols = GC.AllocateUninitializedArray<int>(GatherLimit + Lanes, pinned: true);
-        public readonly TopKCollector TopK = new();
-
-        public void Ensure(int cols)
-        {
-            int padded = DecodeCpu.Pad(cols);
-            if (W.Length < padded)
-            {
-                W = GC.AllocateUninitializedArray<float>(padded, pinned: true);
-                E = GC.AllocateUninitializedArray<float>(padded, pinned: true);
-                All = GC.AllocateUninitializedArray<ulong>(padded, pinned: true);
-            }
-        }
-    }
 }

@@ -24,8 +24,6 @@ public static unsafe class DecodeCpu
     // The prefilter's margin in log2 units over PortableMath.Exp2's error (≈2 ulp): no column passing min-p is missed.
     private const float MinPMargin = 0.01f;
 
-    [ThreadStatic] private static Scratch? t_scratch;
-
     /// <summary>Samples every row with transform <typeparamref name="T"/>.</summary>
     public static void Rows<T>(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint tokens, nint status, DecodeArgs args)
         where T : struct, ILogitTransform =>
@@ -36,26 +34,21 @@ public static unsafe class DecodeCpu
     {
         public void Run(int start, int end)
         {
-            var scratch = t_scratch ??= new Scratch();
-            scratch.Ensure(args.Cols);
-            fixed (float* w = scratch.W, e = scratch.E, cw = scratch.CandidateW, ce = scratch.CandidateE)
-            fixed (int* cc = scratch.CandidateCols)
+            var scratch = RowScratch.For(args.Cols);
+            var buffers = scratch.Rows;
+            for (int row = start; row < end; row++)
             {
-                var buffers = new Buffers(w, e, cw, ce, cc);
-                for (int row = start; row < end; row++)
-                {
-                    var outcome = SampleRow<T>(row, (float*)logits + (long)row * args.Cols, args, buffers, scratch.TopK,
-                        (float*)temperatures, (RngKey*)keys, (int*)topK, (float*)topP, (float*)minP, out int token);
-                    ((int*)tokens)[row] = token;
-                    if (args.WriteStatus != 0)
-                        ((int*)status)[row] = (int)outcome;
-                }
+                var outcome = SampleRow<T>(row, (float*)logits + (long)row * args.Cols, args, buffers, scratch.TopK,
+                    (float*)temperatures, (RngKey*)keys, (int*)topK, (float*)topP, (float*)minP, out int token);
+                ((int*)tokens)[row] = token;
+                if (args.WriteStatus != 0)
+                    ((int*)status)[row] = (int)outcome;
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static SampleStatus SampleRow<T>(int row, float* x, DecodeArgs args, Buffers b, TopKCollector collector,
+    private static SampleStatus SampleRow<T>(int row, float* x, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
         float* temperatures, RngKey* keys, int* topK, float* topP, float* minPs, out int token)
         where T : struct, ILogitTransform
     {
@@ -99,7 +92,7 @@ public static unsafe class DecodeCpu
     internal static int Pad(int n) => (n + Lanes - 1) & ~(Lanes - 1);
 
     /// <summary>The top k (in the order) with their mass, those passing min-p, in column order, padded with e = 0.</summary>
-    internal static int GatherTopK(ReadOnlySpan<ulong> top, MassRule rule, Buffers b)
+    internal static int GatherTopK(ReadOnlySpan<ulong> top, MassRule rule, RowScratch.Buffers b)
     {
         int n = 0;
         foreach (ulong item in top)
@@ -121,7 +114,7 @@ public static unsafe class DecodeCpu
 
     // Columns whose w can pass min-p (logits: a margin below log2(min-p) under the max; probabilities: the bound itself),
     // tested exactly; −1 when more than GatherLimit pass.
-    private static int GatherMinP(float* w, int cols, MassRule rule, float minP, Buffers b)
+    private static int GatherMinP(float* w, int cols, MassRule rule, float minP, RowScratch.Buffers b)
     {
         var bound = Vector256.Create(rule.Probabilities != 0 ? rule.Bound : MathF.Log2(minP) - MinPMargin);
         var shift = Vector256.Create(rule.Probabilities != 0 ? 0f : rule.Max);
@@ -169,7 +162,7 @@ public static unsafe class DecodeCpu
             Vector256.Store(rule.Mass(Vector256.Load(w + i)), e + i);
     }
 
-    private static void SortByColumn(Buffers b, int n)
+    private static void SortByColumn(RowScratch.Buffers b, int n)
     {
         // Insertion sort: n ≤ k, usually tens, and the candidates arrive in w order.
         for (int i = 1; i < n; i++)
@@ -190,51 +183,13 @@ public static unsafe class DecodeCpu
         }
     }
 
-    private static void PadCandidates(Buffers b, int n)
+    private static void PadCandidates(RowScratch.Buffers b, int n)
     {
         for (int i = n; i < Pad(n); i++)
         {
             b.CandidateW[i] = float.NegativeInfinity;
             b.CandidateE[i] = 0f;
             b.CandidateCols[i] = int.MaxValue;
-        }
-    }
-
-    internal readonly struct Buffers(float* w, float* e, float* candidateW, float* candidateE, int* candidateCols)
-    {
-        public readonly float* W = w;
-        public readonly float* E = e;
-        public readonly float* CandidateW = candidateW;
-        public readonly float* CandidateE = candidateE;
-        public readonly int* CandidateCols = candidateCols;
-    }
-
-    // Per-thread staging: the row (w and e), the gathered candidates, the top-k collector.
-    private sealed class Scratch
-    {
-        public float[] W = [];
-        public float[] E = [];
-        public float[] CandidateW = [];
-        public float[] CandidateE = [];
-        public int[] CandidateCols = [];
-        public readonly TopKCollector TopK = new();
-
-        public void Ensure(int cols)
-        {
-            int padded = Pad(cols);
-            if (W.Length < padded)
-            {
-                W = GC.AllocateUninitializedArray<float>(padded, pinned: true);
-                E = GC.AllocateUninitializedArray<float>(padded, pinned: true);
-            }
-            // Candidates: at most min(k, GatherLimit) with k < cols, touched only as far as they are used.
-            int candidates = padded;
-            if (CandidateW.Length < candidates)
-            {
-                CandidateW = GC.AllocateUninitializedArray<float>(candidates, pinned: true);
-                CandidateE = GC.AllocateUninitializedArray<float>(candidates, pinned: true);
-                CandidateCols = GC.AllocateUninitializedArray<int>(candidates, pinned: true);
-            }
         }
     }
 }
