@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Threading.Tasks;
 
 namespace Kernels.Benchmarks;
@@ -133,5 +135,39 @@ public static class Reference
         if (!(error <= tolerance))
             throw new InvalidOperationException($"{what}: max error {error:E3} exceeds {tolerance:E1}; the result is wrong, refusing to time it.");
         return error;
+    }
+
+    /// <summary>The columns of a row in the truncation order: value descending, column ascending.</summary>
+    public static int[] Order(ReadOnlySpan<float> row)
+    {
+        var values = row.ToArray();
+        return Enumerable.Range(0, values.Length).OrderByDescending(i => values[i]).ThenBy(i => i).ToArray();
+    }
+
+    /// <summary>
+    /// The kept set of a decode sampler's row from its definition, in float64 over the row sorted in
+    /// <paramref name="order"/>: the first k columns (k ≤ 0 or k ≥ V: all), those with exp((x − max)/T) ≥ min-p, then
+    /// the smallest prefix of them with mass ≥ p of theirs (p = 1: all).
+    /// </summary>
+    public static HashSet<int> KeptSet(ReadOnlySpan<float> row, IReadOnlyList<int> order, double temperature, int k, double p, double minP)
+    {
+        double max = row[order[0]] / temperature;
+        var candidates = new List<(int Column, double E)>();
+        for (int r = 0; r < (k > 0 && k < row.Length ? k : row.Length); r++)
+        {
+            double e = Math.Exp(row[order[r]] / temperature - max);
+            if (e >= minP)
+                candidates.Add((order[r], e));
+        }
+        double total = candidates.Sum(c => c.E), before = 0;
+        var kept = new HashSet<int>();
+        foreach (var (column, e) in candidates)
+        {
+            if (p < 1 && !(before < p * total))
+                break;
+            kept.Add(column);
+            before += e;
+        }
+        return kept;
     }
 }

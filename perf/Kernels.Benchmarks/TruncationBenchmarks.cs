@@ -193,18 +193,8 @@ public class TruncationBenchmarks
         var tokens = run();
         for (int r = 0; r < _rows; r++)
         {
-            var row = _logits.AsSpan(r * _cols, _cols).ToArray();
-            var order = Enumerable.Range(0, _cols).OrderByDescending(i => row[i]).ThenBy(i => i).ToArray();
-            double max = row[order[0]];
-            int limit = k > 0 ? k : _cols;
-            var e = order.Take(limit).Select(i => Math.Exp((row[i] - max) / temperature)).Where(v => v >= minP).ToArray();
-            double total = e.Sum(), running = 0;
-            var kept = new HashSet<int>();
-            for (int i = 0; i < e.Length && running < p * total; i++)
-            {
-                kept.Add(order[i]);
-                running += e[i];
-            }
+            var row = _logits.AsSpan(r * _cols, _cols);
+            var kept = Reference.KeptSet(row, Reference.Order(row), temperature, k, p, minP);
             if (!kept.Contains(tokens[r]))
                 throw new InvalidOperationException($"{name}: token {tokens[r]} of row {r} is outside the kept set.");
         }

@@ -45,9 +45,10 @@ public static class DecodeDemo
         int outside = 0, wrongTopK = 0;
         for (int r = 0; r < rows; r++)
         {
-            var row = x.AsSpan(r * cols, cols).ToArray();
-            var order = Enumerable.Range(0, cols).OrderByDescending(i => row[i]).ThenBy(i => i).ToArray();
-            if (outcomes[r] != (int)SampleStatus.Sampled || !Kept(row, order, s[r]).Contains(drawn[r]))
+            var row = x.AsSpan(r * cols, cols);
+            var order = global::Kernels.Benchmarks.Reference.Order(row);
+            if (outcomes[r] != (int)SampleStatus.Sampled
+                || !global::Kernels.Benchmarks.Reference.KeptSet(row, order, s[r].T, s[r].K, s[r].P, s[r].MinP).Contains(drawn[r]))
                 outside++;
             if (!selected.Skip(r * k).Take(k).SequenceEqual(order.Take(k)))
                 wrongTopK++;
@@ -64,24 +65,6 @@ public static class DecodeDemo
         Console.WriteLine($"  tokens of the first rows: {string.Join(", ", drawn.Take(Math.Min(rows, 12)))}");
         Console.WriteLine();
         return ok;
-    }
-
-    // The kept set from its definition, in float64: top-k, then min-p, then the smallest prefix with mass >= p.
-    private static HashSet<int> Kept(float[] row, int[] order, (float T, int K, float P, float MinP) s)
-    {
-        double max = row[order[0]] / (double)s.T;
-        var candidates = order.Take(s.K > 0 && s.K < row.Length ? s.K : row.Length)
-            .Select(i => (Index: i, E: Math.Exp(row[i] / (double)s.T - max))).Where(c => c.E >= s.MinP).ToArray();
-        double total = candidates.Sum(c => c.E), before = 0;
-        var kept = new HashSet<int>();
-        foreach (var c in candidates)
-        {
-            if (!(before < s.P * total) && s.P < 1f)
-                break;
-            kept.Add(c.Index);
-            before += c.E;
-        }
-        return kept;
     }
 
     private static double Median(int runs, Action launch)
