@@ -12,4 +12,5 @@ internal sealed record SamplerKernelInfo(
     bool TopP,
     bool MinP,
     bool Probabilities,
+    TruncationOutput Output,
     TransformInfo? Transform);

@@ -35,7 +35,8 @@ public sealed partial class SamplerKernelGenerator
             var temperature = TemperatureMode.None;
             bool perRowKeys = false, logProbabilities = false, topK = false, topP = false, minP = false, probabilities = false;
             var mode = GumbelSoftmaxMode.Soft;
-            bool modeSet = false;
+            bool modeSet = false, outputSet = false;
+            var output = TruncationOutput.Probabilities;
             string? transformName = null;
             foreach (var pair in attribute.NamedArguments)
             {
@@ -50,6 +51,7 @@ public sealed partial class SamplerKernelGenerator
                     case "TopP" when pair.Value.Value is bool value: topP = value; break;
                     case "MinP" when pair.Value.Value is bool value: minP = value; break;
                     case "Probabilities" when pair.Value.Value is bool value: probabilities = value; break;
+                    case "Output" when pair.Value.Value is int value: output = (TruncationOutput)value; outputSet = true; break;
                     case "Transform": transformName = pair.Value.Value as string; break;
                 }
             }
@@ -57,16 +59,21 @@ public sealed partial class SamplerKernelGenerator
             CheckDefined(kind, "Kind", attributeLocation, diagnostics);
             CheckDefined(temperature, "Temperature", attributeLocation, diagnostics);
             CheckDefined(mode, "Mode", attributeLocation, diagnostics);
+            CheckDefined(output, "Output", attributeLocation, diagnostics);
             if (logProbabilities && kind != SamplerKind.Categorical)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
                     "LogProbabilities", nameof(SamplerKind.Categorical), type.Name, kind.ToString()));
             if (modeSet && kind != SamplerKind.GumbelSoftmax)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
                     "Mode", nameof(SamplerKind.GumbelSoftmax), type.Name, kind.ToString()));
+            if (outputSet && kind != SamplerKind.Truncate)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
+                    "Output", nameof(SamplerKind.Truncate), type.Name, kind.ToString()));
 
-            if (kind == SamplerKind.TopK)
+            if (kind == SamplerKind.TopK || kind == SamplerKind.Truncate)
             {
-                foreach (var (option, set) in new[] { ("Temperature", temperature != TemperatureMode.None), ("PerRowKeys", perRowKeys) })
+                // Deterministic kinds: no keys; top-k selection has no temperature either.
+                foreach (var (option, set) in new[] { ("Temperature", kind == SamplerKind.TopK && temperature != TemperatureMode.None), ("PerRowKeys", perRowKeys) })
                 {
                     if (set)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
@@ -78,7 +85,7 @@ public sealed partial class SamplerKernelGenerator
                     "Temperature", "logit", type.Name, "probability"));
             foreach (var (stage, set) in new[] { ("TopK", topK), ("TopP", topP), ("MinP", minP), ("Probabilities", probabilities) })
             {
-                if (set && kind != SamplerKind.Decode)
+                if (set && kind != SamplerKind.Decode && kind != SamplerKind.Truncate)
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
                         stage, nameof(SamplerKind.Decode), type.Name, kind.ToString()));
             }
@@ -90,7 +97,7 @@ public sealed partial class SamplerKernelGenerator
                     if (FirstNonPortableCall(syntax, semanticModel, token) is { } call)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerTransformNotPortable, methodLocation, transformName, call));
                 });
-            return hierarchy is null ? null : new SamplerKernelInfo(hierarchy, kind, temperature, perRowKeys, logProbabilities, mode, topK, topP, minP, probabilities, transform);
+            return hierarchy is null ? null : new SamplerKernelInfo(hierarchy, kind, temperature, perRowKeys, logProbabilities, mode, topK, topP, minP, probabilities, output, transform);
         }
 
         private static void CheckDefined<TEnum>(TEnum value, string name, Location? location, List<DiagnosticInfo> diagnostics) where TEnum : struct, Enum

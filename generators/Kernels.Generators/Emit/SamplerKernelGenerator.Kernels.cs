@@ -56,6 +56,16 @@ public sealed partial class SamplerKernelGenerator
                     CpuTail = "nint topK, nint topP, nint minP, nint tokens, nint status",
                     Names = "topK, topP, minP, tokens, status",
                 },
+                SamplerKind.Truncate => new Shape
+                {
+                    Descriptor = "global::Kernels.TruncationKernel",
+                    Args = "global::Kernels.DecodeArgs",
+                    Device = "global::Kernels.DecodeDevice.Truncate",
+                    Cpu = "global::Kernels.TruncateCpu.Rows",
+                    IlgpuTail = $"{IntView} topK, {FloatView} topP, {FloatView} minP, {FloatView} output, {IntView} status",
+                    CpuTail = "nint topK, nint topP, nint minP, nint output, nint status",
+                    Names = "topK, topP, minP, output, status",
+                },
                 SamplerKind.TopH or SamplerKind.Mirostat => new Shape
                 {
                     Descriptor = "global::Kernels.AdaptiveSampler",

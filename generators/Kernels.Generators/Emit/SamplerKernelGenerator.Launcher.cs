@@ -46,6 +46,9 @@ public sealed partial class SamplerKernelGenerator
                 case SamplerKind.Decode:
                     w.Line($"    {temperature}, {keys}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, {Bool(model.Probabilities)}, IlgpuKernel, CpuKernel);");
                     break;
+                case SamplerKind.Truncate:
+                    w.Line($"    {temperature}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, {Bool(model.Probabilities)}, global::Kernels.TruncationOutput.{model.Output}, IlgpuKernel, CpuKernel);");
+                    break;
                 default:
                     w.Line($"    {temperature}, {keys}, global::Kernels.GumbelSoftmaxMode.{model.Mode}, IlgpuKernel, CpuKernel);");
                     break;
@@ -62,6 +65,14 @@ public sealed partial class SamplerKernelGenerator
                     launch.Add($"{IntBuffer} tokens");
                     run.Add("global::System.Span<int> tokens");
                     call.Add("tokens");
+                    break;
+                case SamplerKind.Truncate:
+                    summary = model.Output == TruncationOutput.Masked
+                        ? "Writes each row of logits [rows, cols] masked outside the kept set of its stages into output [rows, cols] (per-row parameters; a per-row status)"
+                        : "Writes each row's renormalised probabilities over the kept set of its stages (0 outside) from logits [rows, cols] into output [rows, cols] (per-row parameters; a per-row status)";
+                    launch.Add($"{FloatBuffer} output");
+                    run.Add("global::System.Span<float> output");
+                    call.Add("output");
                     break;
                 case SamplerKind.TopH:
                 case SamplerKind.Mirostat:
@@ -143,7 +154,8 @@ public sealed partial class SamplerKernelGenerator
                     call.Add(Absent);
                     break;
             }
-            if (model.Kind == SamplerKind.Decode)
+            bool randomised = model.Kind != SamplerKind.Truncate;
+            if (model.Kind == SamplerKind.Decode || model.Kind == SamplerKind.Truncate)
             {
                 AddStage(model.TopK, "int", "topK", launch, run, call);
                 AddStage(model.TopP, "float", "topP", launch, run, call);
@@ -163,7 +175,11 @@ public sealed partial class SamplerKernelGenerator
                 run.Add("global::System.Span<float> mu");
                 call.Add("mu");
             }
-            if (model.PerRowKeys)
+            if (!randomised)
+            {
+                // Deterministic: no key, no offset.
+            }
+            else if (model.PerRowKeys)
             {
                 launch.Add($"{KeyBuffer} keys");
                 run.Add($"global::System.ReadOnlySpan<{Key}> keys");
@@ -177,9 +193,12 @@ public sealed partial class SamplerKernelGenerator
                 call.Add("key");
                 call.Add(Absent);
             }
-            launch.Add("ulong offset");
-            run.Add("ulong offset");
-            call.Add("offset");
+            if (randomised)
+            {
+                launch.Add("ulong offset");
+                run.Add("ulong offset");
+                call.Add("offset");
+            }
 
             switch (model.Kind)
             {
@@ -218,6 +237,7 @@ public sealed partial class SamplerKernelGenerator
                     call.Add("kept");
                     break;
                 case SamplerKind.Decode:
+                case SamplerKind.Truncate:
                     launch.Add($"{IntBuffer}? status = null");
                     run.Add("global::System.Span<int> status = default");
                     call.Add("status");
@@ -232,15 +252,17 @@ public sealed partial class SamplerKernelGenerator
             string launchCall = ReplaceDefaults(call, "null");
             string runCall = ReplaceDefaults(call, "default");
 
+            string returns = randomised ? "ulong" : "void";
+            string offsetNote = randomised ? " Returns the RNG offset for the next call." : "";
             w.Line();
-            w.Line($"/// <summary>{summary}, on buffers of <paramref name=\"runtime\"/>. Checks every argument before launching; returns the RNG offset for the next call.</summary>");
+            w.Line($"/// <summary>{summary}, on buffers of <paramref name=\"runtime\"/>. Checks every argument before launching.{offsetNote}</summary>");
             w.Line(Generated.CodeAttribute);
-            w.Line($"public static ulong Launch({string.Join(", ", launch)}) =>");
+            w.Line($"public static {returns} Launch({string.Join(", ", launch)}) =>");
             w.Line($"    Kernel.Launch({launchCall});");
             w.Line();
-            w.Line($"/// <summary>{summary}, on host memory (zero-copy on the cpu backend). Returns the RNG offset for the next call.</summary>");
+            w.Line($"/// <summary>{summary}, on host memory (zero-copy on the cpu backend).{offsetNote}</summary>");
             w.Line(Generated.CodeAttribute);
-            w.Line($"public static ulong Run({string.Join(", ", run)}) =>");
+            w.Line($"public static {returns} Run({string.Join(", ", run)}) =>");
             w.Line($"    Kernel.Run({runCall});");
         }
 

@@ -73,3 +73,25 @@ public static partial class TopK;
 /// </summary>
 [SamplerKernel(SamplerKind.Decode, Probabilities = true, PerRowKeys = true, TopK = true, TopP = true, MinP = true)]
 public static partial class DecodeSampleFromProbabilities;
+
+/// <summary>
+/// The truncated distribution of each row of logits under per-request temperature, top-k, top-p and min-p:
+/// renormalised probabilities (0 outside the kept set, the set <see cref="DecodeSample"/> draws from) and a per-row
+/// <see cref="SampleStatus"/>. See <see cref="TruncationKernel"/>.
+/// </summary>
+[SamplerKernel(SamplerKind.Truncate, Temperature = TemperatureMode.PerRow, TopK = true, TopP = true, MinP = true)]
+public static partial class TruncatedProbabilities;
+
+/// <summary>
+/// Renormalised probabilities from probabilities (non-negative, any scale) under per-request top-k, top-p and min-p:
+/// FlashInfer's top-k/top-p renormalisation in one kernel. See <see cref="TruncationKernel"/>.
+/// </summary>
+[SamplerKernel(SamplerKind.Truncate, Probabilities = true, TopK = true, TopP = true, MinP = true)]
+public static partial class RenormalizeProbabilities;
+
+/// <summary>
+/// The logits over per-request temperature T, with −inf outside the kept set of per-request top-k, top-p and min-p:
+/// x/T inside, so a softmax of the output is <see cref="TruncatedProbabilities"/>. See <see cref="TruncationKernel"/>.
+/// </summary>
+[SamplerKernel(SamplerKind.Truncate, Output = TruncationOutput.Masked, Temperature = TemperatureMode.PerRow, TopK = true, TopP = true, MinP = true)]
+public static partial class MaskLogits;

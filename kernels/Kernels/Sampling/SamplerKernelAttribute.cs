@@ -37,17 +37,20 @@ public sealed class SamplerKernelAttribute : Attribute
     /// <summary><see cref="SamplerKind.GumbelSoftmax"/> only: soft, hard or straight-through.</summary>
     public GumbelSoftmaxMode Mode { get; set; } = GumbelSoftmaxMode.Soft;
 
-    /// <summary><see cref="SamplerKind.Decode"/> only: a top-k stage, k per row from a buffer (k ≤ 0 or k ≥ cols: no truncation).</summary>
+    /// <summary><see cref="SamplerKind.Decode"/> and <see cref="SamplerKind.Truncate"/> only: a top-k stage, k per row from a buffer (k ≤ 0 or k ≥ cols: no truncation).</summary>
     public bool TopK { get; set; }
 
-    /// <summary><see cref="SamplerKind.Decode"/> only: a top-p stage, p ∈ (0, 1] per row from a buffer.</summary>
+    /// <summary><see cref="SamplerKind.Decode"/> and <see cref="SamplerKind.Truncate"/> only: a top-p stage, p ∈ (0, 1] per row from a buffer.</summary>
     public bool TopP { get; set; }
 
-    /// <summary><see cref="SamplerKind.Decode"/> only: a min-p stage, min-p ∈ [0, 1] per row from a buffer.</summary>
+    /// <summary><see cref="SamplerKind.Decode"/> and <see cref="SamplerKind.Truncate"/> only: a min-p stage, min-p ∈ [0, 1] per row from a buffer.</summary>
     public bool MinP { get; set; }
 
+    /// <summary><see cref="SamplerKind.Truncate"/> only: renormalised probabilities (default) or masked values.</summary>
+    public TruncationOutput Output { get; set; } = TruncationOutput.Probabilities;
+
     /// <summary>
-    /// <see cref="SamplerKind.Decode"/> only: the rows are probabilities (non-negative, any scale; e.g. the output of a
+    /// <see cref="SamplerKind.Decode"/> and <see cref="SamplerKind.Truncate"/> only: the rows are probabilities (non-negative, any scale; e.g. the output of a
     /// softmax kernel) instead of logits. No temperature.
     /// </summary>
     public bool Probabilities { get; set; }

@@ -39,6 +39,26 @@ public enum SamplerKind
     /// kernel updates toward the target surprise τ (τ, η and μ per row), with a per-row status (SampleStatus).
     /// </summary>
     Mirostat = 6,
+
+    /// <summary>
+    /// Truncation (deterministic, no randomness): writes each row's truncated distribution under the stages the
+    /// declaration names (top-k, min-p, top-p, per-row parameters) — renormalised probabilities, or the values masked
+    /// outside the kept set (<see cref="TruncationOutput"/>) — with a per-row status (SampleStatus).
+    /// </summary>
+    Truncate = 7,
+}
+
+/// <summary>What a <see cref="SamplerKind.Truncate"/> kernel writes per element.</summary>
+public enum TruncationOutput
+{
+    /// <summary>The renormalised probabilities: p_i / Σ_kept p inside the kept set, 0 outside.</summary>
+    Probabilities = 0,
+
+    /// <summary>
+    /// The masked values: Transform(x)/T inside the kept set (Transform(x) from probabilities), −inf outside (0 from
+    /// probabilities).
+    /// </summary>
+    Masked = 1,
 }
 
 /// <summary>What a Gumbel-softmax kernel writes.</summary>

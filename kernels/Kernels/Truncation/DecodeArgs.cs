@@ -36,6 +36,12 @@ public struct DecodeArgs
     /// <summary>1 when a status is written per row.</summary>
     public int WriteStatus;
 
+    /// <summary>The scalar temperature T (1 without one): a masked truncation writes Transform(x)/T.</summary>
+    public float Temperature;
+
+    /// <summary>Truncation only: 1 to write masked values (<see cref="TruncationOutput.Masked"/>) instead of renormalised probabilities.</summary>
+    public int Masked;
+
     /// <summary>Pivot-rejection rounds before the exact cutoff (<see cref="TruncationRules.MaxRounds"/>; tests lower it).</summary>
     public int Rounds;
 

@@ -53,40 +53,69 @@ public static unsafe class DecodeCpu
         where T : struct, ILogitTransform
     {
         token = SamplingMath.NoToken;
-        int cols = args.Cols;
-        float scale = args.PerRowTemperature != 0 ? SamplingMath.Log2Scale(temperatures[row]) : args.Scale;
-        float p = args.TopP != 0 ? topP[row] : 1f;
-        float minP = args.MinP != 0 ? minPs[row] : 0f;
-        bool truncate = args.TopK != 0 && TruncationRules.TopKActive(topK[row], cols);
-        bool probabilities = args.Probabilities != 0;
-        if (TruncationRules.Outcome(scale, p, minP, false, false) == SampleStatus.InvalidParameter)
-            return SampleStatus.InvalidParameter;
-
-        // The one read of the logits: stage w, or collect the top k; max and NaN.
-        RowPass.Run<T>(x, cols, scale, truncate ? null : b.W, truncate ? collector : null, truncate ? topK[row] : 0, out float m, out float least, out bool nan);
-        bool poisoned = nan || m == float.PositiveInfinity || (probabilities && least < 0f);
-        var outcome = TruncationRules.Outcome(scale, p, minP, poisoned, TruncationRules.Empty(m, probabilities));
+        var outcome = Prepare<T>(row, x, args, b, collector, temperatures, topK, topP, minPs, out var setup);
         if (outcome != SampleStatus.Sampled)
             return outcome;
-
-        var rule = new MassRule(m, minP, probabilities);
         var key = args.PerRowKeys != 0 ? keys[row] : Rng.RowKey(args.Key, row);
+        int n = StageCandidates(args.Cols, setup, b, collector, out bool gathered);
         bool fallback;
-        if (truncate)
-        {
-            int n = GatherTopK(collector.Finish(), rule, b);
-            token = StagedDraw.Draw(b.CandidateW, b.CandidateE, new GatheredColumns(b.CandidateCols), Pad(n), p, key, args, out fallback);
-        }
-        else if (minP > 0f && GatherMinP(b.W, cols, rule, minP, b) is int n and >= 0)
-        {
-            token = StagedDraw.Draw(b.CandidateW, b.CandidateE, new GatheredColumns(b.CandidateCols), Pad(n), p, key, args, out fallback);
-        }
-        else
-        {
-            StageMass(b.W, b.E, cols, rule);
-            token = StagedDraw.Draw(b.W, b.E, new DenseColumns(), Pad(cols), p, key, args, out fallback);
-        }
+        token = gathered
+            ? StagedDraw.Draw(b.CandidateW, b.CandidateE, new GatheredColumns(b.CandidateCols), n, setup.P, key, args, out fallback)
+            : StagedDraw.Draw(b.W, b.E, new DenseColumns(), n, setup.P, key, args, out fallback);
         return fallback ? SampleStatus.Fallback : SampleStatus.Sampled;
+    }
+
+    /// <summary>A row's parameters and what its first read found.</summary>
+    internal struct RowSetup
+    {
+        public float Scale, P, MinP;
+        public int K;
+        public bool Truncate;
+        public MassRule Rule;
+    }
+
+    /// <summary>
+    /// The row's per-row parameters and its one read of the logits (staged w, or the top k collected; max and NaN);
+    /// the row's outcome before drawing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static SampleStatus Prepare<T>(int row, float* x, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
+        float* temperatures, int* topK, float* topP, float* minPs, out RowSetup setup)
+        where T : struct, ILogitTransform
+    {
+        int cols = args.Cols;
+        setup = default;
+        setup.Scale = args.PerRowTemperature != 0 ? SamplingMath.Log2Scale(temperatures[row]) : args.Scale;
+        setup.P = args.TopP != 0 ? topP[row] : 1f;
+        setup.MinP = args.MinP != 0 ? minPs[row] : 0f;
+        setup.K = args.TopK != 0 ? topK[row] : 0;
+        setup.Truncate = args.TopK != 0 && TruncationRules.TopKActive(setup.K, cols);
+        bool probabilities = args.Probabilities != 0;
+        if (TruncationRules.Outcome(setup.Scale, setup.P, setup.MinP, false, false) == SampleStatus.InvalidParameter)
+            return SampleStatus.InvalidParameter;
+
+        RowPass.Run<T>(x, cols, setup.Scale, setup.Truncate ? null : b.W, setup.Truncate ? collector : null, setup.Truncate ? setup.K : 0,
+            out float m, out float least, out bool nan);
+        bool poisoned = nan || m == float.PositiveInfinity || (probabilities && least < 0f);
+        setup.Rule = new MassRule(m, setup.MinP, probabilities);
+        return TruncationRules.Outcome(setup.Scale, setup.P, setup.MinP, poisoned, TruncationRules.Empty(m, probabilities));
+    }
+
+    /// <summary>
+    /// Stages S with its masses: the k top columns (top-k), the columns that can pass min-p (min-p without top-k,
+    /// gathered from the staged row) — in the candidate arrays, <paramref name="gathered"/> — or the whole staged row.
+    /// Returns the padded count.
+    /// </summary>
+    internal static int StageCandidates(int cols, in RowSetup setup, RowScratch.Buffers b, TopKCollector collector, out bool gathered)
+    {
+        gathered = true;
+        if (setup.Truncate)
+            return Pad(GatherTopK(collector.Finish(), setup.Rule, b));
+        if (setup.MinP > 0f && GatherMinP(b.W, cols, setup.Rule, setup.MinP, b) is int n and >= 0)
+            return Pad(n);
+        gathered = false;
+        StageMass(b.W, b.E, cols, setup.Rule);
+        return Pad(cols);
     }
 
     internal static int Pad(int n) => (n + Lanes - 1) & ~(Lanes - 1);

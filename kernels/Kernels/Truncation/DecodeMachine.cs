@@ -23,6 +23,7 @@ public struct DecodeMachine
     private int _cols;
     private int _topKActive;
     private KeyColumn _topK;
+    private int _select;
 
     /// <summary>The mass of the columns a draw chooses from.</summary>
     public double Mass;
@@ -33,10 +34,14 @@ public struct DecodeMachine
     /// <summary>The row's outcome.</summary>
     public SampleStatus Outcome;
 
-    /// <summary>Starts a row whose first pass gave <paramref name="outcome"/>.</summary>
-    public static DecodeMachine Start(SampleStatus outcome, int k, float p, int cols, int rounds)
+    /// <summary>
+    /// Starts a row whose first pass gave <paramref name="outcome"/>. With <paramref name="select"/> the machine draws
+    /// nothing: it stops once the kept set is known (top-k threshold, then the exact top-p cutoff), with
+    /// <see cref="Mass"/> its mass, for <see cref="KeptMass"/>.
+    /// </summary>
+    public static DecodeMachine Start(SampleStatus outcome, int k, float p, int cols, int rounds, bool select = false)
     {
-        var m = new DecodeMachine { Outcome = outcome, Token = SamplingMath.NoToken, _p = p, _rounds = rounds, _cols = cols };
+        var m = new DecodeMachine { Outcome = outcome, Token = SamplingMath.NoToken, _p = p, _rounds = rounds, _cols = cols, _select = select ? 1 : 0 };
         if (outcome != SampleStatus.Sampled)
             m._stage = Finished;
         else if (TruncationRules.TopKActive(k, cols))
@@ -75,10 +80,13 @@ public struct DecodeMachine
                 return KeyIndex.Before(w, col, _candidateW, _candidate) ? ctx.Mass(w) : 0.0;
             case Total:
                 return ctx.Mass(w);
-            default: // Draw, FinalDraw, CutMass: S before the pivot
+            default: // Draw, FinalDraw, CutMass, and a finished selection: S before the pivot
                 return _hasPivot == 0 || KeyIndex.Before(w, col, _pivotW, _pivotCol) ? ctx.Mass(w) : 0.0;
         }
     }
+
+    /// <summary>A finished selection's mass of column <paramref name="col"/>: e inside the kept set, 0 outside.</summary>
+    public readonly float KeptMass<T>(DecodeRow<T> ctx, int col) where T : struct, ILogitTransform => (float)Measure(ctx, col);
 
     /// <summary>Takes this step's group total (and, for a draw, the column drawn) and moves on.</summary>
     public void Advance<T>(DecodeRow<T> ctx, double total, int drawn) where T : struct, ILogitTransform
@@ -97,7 +105,9 @@ public struct DecodeMachine
             case Total:
                 Mass = total;
                 _cut = _p * total;
-                if (_rounds > 0)
+                if (_select != 0 && _p >= 1f)
+                    Finish(SamplingMath.NoToken, SampleStatus.Sampled); // the kept set is S
+                else if (_select == 0 && _rounds > 0)
                     _stage = Draw;
                 else
                     StartFallback();
@@ -140,7 +150,10 @@ public struct DecodeMachine
                 break;
             case CutMass:
                 Mass = total;
-                _stage = FinalDraw;
+                if (_select != 0)
+                    Finish(SamplingMath.NoToken, SampleStatus.Sampled);
+                else
+                    _stage = FinalDraw;
                 break;
             default: // FinalDraw
                 Finish(drawn, SampleStatus.Fallback);

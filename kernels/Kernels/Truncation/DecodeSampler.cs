@@ -32,39 +32,36 @@ public sealed unsafe class DecodeSampler
 
     private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, DecodeArgs> _ilgpu;
     private readonly CpuEntry _cpu;
+    private readonly DecodeStages _stages;
 
     /// <summary>Describes a generated sampler.</summary>
     public DecodeSampler(TemperatureMode temperature, bool perRowKeys, bool topK, bool topP, bool minP, bool probabilities,
         Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, DecodeArgs> ilgpu,
         CpuEntry cpu)
     {
-        Temperature = temperature;
+        _stages = new DecodeStages(temperature, topK, topP, minP, probabilities);
         PerRowKeys = perRowKeys;
-        TopK = topK;
-        TopP = topP;
-        MinP = minP;
-        Probabilities = probabilities;
         _ilgpu = ilgpu;
         _cpu = cpu;
     }
 
     /// <summary>How the sampler takes its temperature.</summary>
-    public TemperatureMode Temperature { get; }
+    public TemperatureMode Temperature => _stages.Temperature;
 
     /// <summary>Whether keys come per row from a buffer.</summary>
     public bool PerRowKeys { get; }
 
     /// <summary>Whether the sampler has a top-k stage.</summary>
-    public bool TopK { get; }
+    public bool TopK => _stages.TopK;
 
     /// <summary>Whether the sampler has a top-p stage.</summary>
-    public bool TopP { get; }
+    public bool TopP => _stages.TopP;
 
     /// <summary>Whether the sampler has a min-p stage.</summary>
-    public bool MinP { get; }
+    public bool MinP => _stages.MinP;
 
     /// <summary>Whether its rows are probabilities (non-negative, any scale) rather than logits.</summary>
-    public bool Probabilities { get; }
+    public bool Probabilities => _stages.Probabilities;
 
     /// <summary>RNG offsets one launch consumes: 1.</summary>
     public const ulong OffsetsPerLaunch = 1;
@@ -96,14 +93,7 @@ public sealed unsafe class DecodeSampler
         Rng.RequireFloat64(runtime, "The decode sampler's float64 running sums need");
         Guard.Buffer(runtime, logits, Guard.Elements(rows, cols), nameof(logits));
         Guard.Buffer(runtime, tokens, rows, nameof(tokens));
-        if (Temperature == TemperatureMode.PerRow)
-            Guard.Buffer(runtime, temperatures, rows, nameof(temperatures));
-        if (TopK)
-            Guard.Buffer(runtime, topK, rows, nameof(topK));
-        if (TopP)
-            Guard.Buffer(runtime, topP, rows, nameof(topP));
-        if (MinP)
-            Guard.Buffer(runtime, minP, rows, nameof(minP));
+        _stages.CheckBuffers(runtime, rows, temperatures, topK, topP, minP);
         if (PerRowKeys)
             Guard.Buffer(runtime, keys, rows, nameof(keys));
         if (status is not null)
@@ -153,22 +143,11 @@ public sealed unsafe class DecodeSampler
         Rng.RequireFloat64(runtime, "The decode sampler's float64 running sums need");
         Guard.Span(logits.Length, Guard.Elements(rows, cols), nameof(logits));
         Guard.Span(tokens.Length, rows, nameof(tokens));
-        if (Temperature == TemperatureMode.PerRow)
-            Guard.Span(temperatures.Length, rows, nameof(temperatures));
-        if (TopK)
-            Guard.Span(topK.Length, rows, nameof(topK));
-        if (TopP)
-            Guard.Span(topP.Length, rows, nameof(topP));
-        if (MinP)
-            Guard.Span(minP.Length, rows, nameof(minP));
         if (PerRowKeys)
             Guard.Span(keys.Length, rows, nameof(keys));
         if (writeStatus)
             Guard.Span(status.Length, rows, nameof(status));
-        // Host spans are arguments: their values are checked here (in device buffers they are data: a per-row status).
-        CheckPerRow(temperatures[..(Temperature == TemperatureMode.PerRow ? rows : 0)], t => SamplingMath.Log2Scale(t) is var s && !float.IsNaN(s), "finite, positive and at least 1e-38", nameof(temperatures));
-        CheckPerRow(topP[..(TopP ? rows : 0)], TruncationRules.ValidTopP, "in (0, 1]", nameof(topP));
-        CheckPerRow(minP[..(MinP ? rows : 0)], TruncationRules.ValidMinP, "in [0, 1]", nameof(minP));
+        _stages.CheckSpans(rows, temperatures, topK, topP, minP);
         if (rows == 0)
             return unchecked(offset + OffsetsPerLaunch);
 
@@ -198,37 +177,13 @@ public sealed unsafe class DecodeSampler
         return next;
     }
 
-    private static void CheckPerRow(ReadOnlySpan<float> values, Func<float, bool> valid, string domain, string name)
-    {
-        for (int r = 0; r < values.Length; r++)
-        {
-            if (!valid(values[r]))
-                throw new ArgumentOutOfRangeException(name, values[r], $"{name}[{r}] must be {domain}.");
-        }
-    }
-
-
     private DecodeArgs Arguments(int rows, int cols, float temperature, RngKey key, ulong offset, bool writeStatus, int rounds)
     {
-        Guard.AtLeast(rows, 0, nameof(rows));
-        Guard.AtLeast(cols, 1, nameof(cols));
-        if (Temperature == TemperatureMode.Scalar)
-            Guard.PositiveFinite(temperature, nameof(temperature));
-        return new DecodeArgs
-        {
-            Rows = rows,
-            Cols = cols,
-            Scale = Probabilities ? 1f : Temperature == TemperatureMode.Scalar ? SamplingMath.Log2Scale(temperature) : (float)SamplingMath.Log2E,
-            Probabilities = Probabilities ? 1 : 0,
-            PerRowTemperature = Temperature == TemperatureMode.PerRow ? 1 : 0,
-            PerRowKeys = PerRowKeys ? 1 : 0,
-            TopK = TopK ? 1 : 0,
-            TopP = TopP ? 1 : 0,
-            MinP = MinP ? 1 : 0,
-            WriteStatus = writeStatus ? 1 : 0,
-            Rounds = rounds,
-            Key = key,
-            Offset = offset,
-        };
+        var args = _stages.Arguments(rows, cols, temperature, writeStatus);
+        args.PerRowKeys = PerRowKeys ? 1 : 0;
+        args.Rounds = rounds;
+        args.Key = key;
+        args.Offset = offset;
+        return args;
     }
 }

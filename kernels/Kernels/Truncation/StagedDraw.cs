@@ -41,14 +41,24 @@ public static unsafe class StagedDraw
             mass = before;
         }
 
-        // The exact cutoff: S in the order, the first column whose running mass reaches p·T_S (rare: after Rounds rejections).
+        // The exact cutoff (rare: after Rounds rejections), then one draw below it.
         fallback = true;
+        double kept = KeptSet(w, e, cols, padded, cut, out pivotW, out pivotCol);
+        double last = Variates.Uniform(Rng.Block(key, (uint)args.Rounds, args.Offset).Low64);
+        return Find(w, e, cols, padded, true, pivotW, pivotCol, last * kept, out _);
+    }
+
+    /// <summary>
+    /// The top-p set of S: its cutoff — S in the order, the first element whose running mass (float64, inclusive)
+    /// reaches <paramref name="cut"/> = p·T_S — as a pivot (the set is S before it), and the set's mass.
+    /// </summary>
+    public static double KeptSet<TCols>(float* w, float* e, TCols cols, int padded, double cut, out float pivotW, out int pivotCol)
+        where TCols : struct, IColumns
+    {
         int cutoff = Cutoff(w, e, padded, cut);
         pivotW = w[cutoff];
         pivotCol = cols.At(cutoff) + 1;
-        double kept = MassBefore(w, e, cols, padded, true, pivotW, pivotCol);
-        double last = Variates.Uniform(Rng.Block(key, (uint)args.Rounds, args.Offset).Low64);
-        return Find(w, e, cols, padded, true, pivotW, pivotCol, last * kept, out _);
+        return MassBefore(w, e, cols, padded, true, pivotW, pivotCol);
     }
 
     /// <summary>Σ e over S in double, restricted to the columns before the pivot when there is one.</summary>
@@ -134,25 +144,71 @@ public static unsafe class StagedDraw
     }
 
     // Lanes whose (w, column) comes before the pivot in the order (KeyIndex.Before on eight lanes).
-    private static Vector256<float> BeforeMask(Vector256<float> w, Vector256<int> col, Vector256<float> pw, Vector256<int> pc) =>
+    internal static Vector256<float> BeforeMask(Vector256<float> w, Vector256<int> col, Vector256<float> pw, Vector256<int> pc) =>
         Vector256.GreaterThan(w, pw) | (Vector256.Equals(w, pw) & Vector256.LessThan(col, pc).AsSingle());
 
-    // S sorted in the order (plainly, with a pooled buffer), then the first element whose running mass reaches the cut.
-    // Composites carry positions, which are in column order, so they sort in the column order too.
+    // Bins of e by its top bits (exponent and four mantissa bits): monotone in e, hence in the order (equal e share a bin).
+    private const int BinShift = 19;
+    private const int Bins = 1 << (31 - BinShift);
+
+    /// <summary>
+    /// The position of the cutoff element of <see cref="KeptSet"/>, or the last element of S when rounding keeps the
+    /// running mass below the cut. One pass bins the masses (a histogram by e, which orders like w), the bins are walked
+    /// from the top to the one that crosses the cut, and only that bin's elements are sorted in the order (composites of
+    /// w and position; positions are in column order).
+    /// </summary>
     private static int Cutoff(float* w, float* e, int padded, double cut)
     {
-        var pool = ArrayPool<ulong>.Shared.Rent(padded);
+        var mass = ArrayPool<double>.Shared.Rent(Bins);
         try
         {
-            int n = 0;
+            Array.Clear(mass, 0, Bins);
             for (int i = 0; i < padded; i++)
             {
                 if (e[i] > 0f)
+                    mass[Bin(e[i])] += e[i];
+            }
+            double running = 0.0;
+            int crossing = -1;
+            for (int bin = Bins - 1; bin >= 0; bin--)
+            {
+                if (!(mass[bin] > 0.0))
+                    continue;
+                crossing = bin;
+                if (running + mass[bin] >= cut)
+                    break;
+                running += mass[bin];
+            }
+            return CutoffInBin(w, e, padded, crossing, running, cut);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(mass);
+        }
+    }
+
+    private static int Bin(float e) => (int)(BitConverter.SingleToUInt32Bits(e) >> BinShift);
+
+    // The bin's elements in the order, then the first whose running mass reaches the cut (else the bin's last).
+    private static int CutoffInBin(float* w, float* e, int padded, int bin, double running, double cut)
+    {
+        int n = 0;
+        for (int i = 0; i < padded; i++)
+        {
+            if (e[i] > 0f && Bin(e[i]) == bin)
+                n++;
+        }
+        var pool = ArrayPool<ulong>.Shared.Rent(n);
+        try
+        {
+            n = 0;
+            for (int i = 0; i < padded; i++)
+            {
+                if (e[i] > 0f && Bin(e[i]) == bin)
                     pool[n++] = TopKCollector.Compose(w[i], i);
             }
             var items = pool.AsSpan(0, n);
             items.Sort();
-            double running = 0.0;
             foreach (ulong item in items)
             {
                 int at = TopKCollector.Column(item);

@@ -1,0 +1,92 @@
+using System;
+using Kernels.Runtime;
+
+namespace Kernels;
+
+/// <summary>
+/// The stages a decode-family declaration names (temperature, top-k, top-p, min-p, probabilities) and the checks and
+/// launch arguments that follow from them, shared by <see cref="DecodeSampler"/> and <see cref="TruncationKernel"/>.
+/// </summary>
+public readonly struct DecodeStages(TemperatureMode temperature, bool topK, bool topP, bool minP, bool probabilities)
+{
+    /// <summary>How the kernel takes its temperature.</summary>
+    public TemperatureMode Temperature { get; } = temperature;
+
+    /// <summary>Whether there is a top-k stage.</summary>
+    public bool TopK { get; } = topK;
+
+    /// <summary>Whether there is a top-p stage.</summary>
+    public bool TopP { get; } = topP;
+
+    /// <summary>Whether there is a min-p stage.</summary>
+    public bool MinP { get; } = minP;
+
+    /// <summary>Whether the rows are probabilities (non-negative, any scale) rather than logits.</summary>
+    public bool Probabilities { get; } = probabilities;
+
+    /// <summary>Checks the per-row parameter buffers the stages need.</summary>
+    public void CheckBuffers(KernelRuntime runtime, int rows, KernelBuffer<float>? temperatures, KernelBuffer<int>? topK,
+        KernelBuffer<float>? topP, KernelBuffer<float>? minP)
+    {
+        if (Temperature == TemperatureMode.PerRow)
+            Guard.Buffer(runtime, temperatures, rows, nameof(temperatures));
+        if (TopK)
+            Guard.Buffer(runtime, topK, rows, nameof(topK));
+        if (TopP)
+            Guard.Buffer(runtime, topP, rows, nameof(topP));
+        if (MinP)
+            Guard.Buffer(runtime, minP, rows, nameof(minP));
+    }
+
+    /// <summary>
+    /// Checks the per-row parameter spans the stages need: their lengths, and their values, since on the host they are
+    /// arguments (in device buffers they are data: a per-row status).
+    /// </summary>
+    public void CheckSpans(int rows, ReadOnlySpan<float> temperatures, ReadOnlySpan<int> topK, ReadOnlySpan<float> topP, ReadOnlySpan<float> minP)
+    {
+        if (Temperature == TemperatureMode.PerRow)
+            Guard.Span(temperatures.Length, rows, nameof(temperatures));
+        if (TopK)
+            Guard.Span(topK.Length, rows, nameof(topK));
+        if (TopP)
+            Guard.Span(topP.Length, rows, nameof(topP));
+        if (MinP)
+            Guard.Span(minP.Length, rows, nameof(minP));
+        CheckPerRow(temperatures[..(Temperature == TemperatureMode.PerRow ? rows : 0)], t => !float.IsNaN(SamplingMath.Log2Scale(t)), "finite, positive and at least 1e-38", nameof(temperatures));
+        CheckPerRow(topP[..(TopP ? rows : 0)], TruncationRules.ValidTopP, "in (0, 1]", nameof(topP));
+        CheckPerRow(minP[..(MinP ? rows : 0)], TruncationRules.ValidMinP, "in [0, 1]", nameof(minP));
+    }
+
+    /// <summary>The launch arguments (after checking rows, cols and a scalar temperature).</summary>
+    public DecodeArgs Arguments(int rows, int cols, float temperature, bool writeStatus)
+    {
+        Guard.AtLeast(rows, 0, nameof(rows));
+        Guard.AtLeast(cols, 1, nameof(cols));
+        if (Temperature == TemperatureMode.Scalar)
+            Guard.PositiveFinite(temperature, nameof(temperature));
+        bool scalar = Temperature == TemperatureMode.Scalar;
+        return new DecodeArgs
+        {
+            Rows = rows,
+            Cols = cols,
+            Scale = Probabilities ? 1f : scalar ? SamplingMath.Log2Scale(temperature) : (float)SamplingMath.Log2E,
+            Temperature = scalar ? temperature : 1f,
+            Probabilities = Probabilities ? 1 : 0,
+            PerRowTemperature = Temperature == TemperatureMode.PerRow ? 1 : 0,
+            TopK = TopK ? 1 : 0,
+            TopP = TopP ? 1 : 0,
+            MinP = MinP ? 1 : 0,
+            WriteStatus = writeStatus ? 1 : 0,
+            Rounds = TruncationRules.MaxRounds,
+        };
+    }
+
+    private static void CheckPerRow(ReadOnlySpan<float> values, Func<float, bool> valid, string domain, string name)
+    {
+        for (int r = 0; r < values.Length; r++)
+        {
+            if (!valid(values[r]))
+                throw new ArgumentOutOfRangeException(name, values[r], $"{name}[{r}] must be {domain}.");
+        }
+    }
+}
