@@ -26,10 +26,10 @@ public sealed class FuzzTests
     };
     private static readonly string[] SamplerArguments =
     {
-        "SamplerKind.Categorical", "SamplerKind.GumbelTopK", "SamplerKind.GumbelSoftmax", "(SamplerKind)7", "PerRowKeys = true",
+        "SamplerKind.Categorical", "SamplerKind.GumbelTopK", "SamplerKind.GumbelSoftmax", "(SamplerKind)99", "PerRowKeys = true",
         "PerRowKeys = 2", "LogProbabilities = true", "Mode = GumbelSoftmaxMode.Hard", "Mode = (GumbelSoftmaxMode)9",
         "Temperature = TemperatureMode.PerRow", "Transform = nameof(F)", "Transform = \"Nope\"", "Mode = ",
-        "SamplerKind.Decode", "SamplerKind.TopK", "SamplerKind.TopH", "SamplerKind.Mirostat", "TopK = true", "TopP = true", "MinP = true", "TopP = 1",
+        "SamplerKind.Decode", "SamplerKind.TopK", "SamplerKind.TopH", "SamplerKind.Mirostat", "SamplerKind.Truncate", "Output = TruncationOutput.Masked", "TopK = true", "TopP = true", "MinP = true", "TopP = 1",
     };
     private static readonly string[] SparseArguments =
     {

@@ -106,6 +106,17 @@ public sealed class SamplerDiagnosticsTests
     }
 
     [Test]
+    public void KRN1101_OutputOnlyOnTruncationAndNoKeysOnTruncation()
+    {
+        var output = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.Decode, TopP = true, Output = TruncationOutput.Masked)] public static partial class Tokens;");
+        Assert.That(Single(output, "KRN1101").GetMessage(), Does.Contain("Output").And.Contain("Truncate").And.Contain("Decode"));
+        var keys = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.Truncate, TopP = true, PerRowKeys = true)] public static partial class Renormalise;");
+        Assert.That(Single(keys, "KRN1101").GetMessage(), Does.Contain("PerRowKeys").And.Contain("randomised").And.Contain("Truncate"));
+        Assert.That(output.Result.GeneratedTrees, Is.Empty);
+        Assert.That(keys.Result.GeneratedTrees, Is.Empty);
+    }
+
+    [Test]
     public void KRN1101_DecodeStagesAndCategoricalOptionsDoNotApplyToTopHOrMirostat()
     {
         var topH = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.TopH, TopK = true)] public static partial class Entropic;");
@@ -171,7 +182,7 @@ public sealed class SamplerDiagnosticsTests
         Assert.That(Single(notFound, "KRN1001").GetMessage(), Does.Contain("Missing"));
         var signature = SamplerHarness.Run(Usings + "[SamplerKernel(Transform = nameof(F))] public static partial class A { static double F(double x) => x; }");
         Single(signature, "KRN1002");
-        var invalid = SamplerHarness.Run(Usings + "[SamplerKernel((SamplerKind)7)] public static partial class A;");
+        var invalid = SamplerHarness.Run(Usings + "[SamplerKernel((SamplerKind)99)] public static partial class A;");
         Assert.That(Single(invalid, "KRN1004").GetMessage(), Does.Contain("Kind"));
         var shape = SamplerHarness.Run(Usings + "[SamplerKernel] public partial class A;");
         Assert.That(Single(shape, "KRN0001").GetMessage(), Does.Contain("[SamplerKernel]"));
@@ -237,6 +248,29 @@ public sealed class SamplerGeneratedSourceTests
 
     private static string Generated(GeneratorRun run, string name) =>
         run.Result.GeneratedTrees.Single(t => Path.GetFileName(t.FilePath) == $"Demo.{name}.Sampler.g.cs").ToString();
+
+    [Test]
+    public void TruncationKernelsHaveTheirEntryPointsAndKeylessLaunchers()
+    {
+        var run = SamplerHarness.Run("""
+            using Kernels;
+            namespace Demo;
+
+            [SamplerKernel(SamplerKind.Truncate, Temperature = TemperatureMode.Scalar, TopK = true, TopP = true, Transform = nameof(Cap))]
+            public static partial class Renormalised { static float Cap(float x) => System.Math.Min(x, 30f); }
+
+            [SamplerKernel(SamplerKind.Truncate, Output = TruncationOutput.Masked, MinP = true)]
+            public static partial class Masked;
+            """);
+        Assert.That(run.Diagnostics, Is.Empty, () => string.Join("; ", run.Diagnostics));
+        Assert.That(run.OutputErrors, Is.Empty, () => string.Join("\n", run.OutputErrors));
+        var renormalised = Generated(run, "Renormalised");
+        Assert.That(renormalised, Does.Contain("global::Kernels.DecodeDevice.Truncate<GeneratedTransform>(logits, temperatures, keys, topK, topP, minP, output, status, args)"));
+        Assert.That(renormalised, Does.Contain("global::Kernels.TruncateCpu.Rows<GeneratedTransform>("));
+        Assert.That(renormalised, Does.Contain("public static void Launch(global::Kernels.Runtime.KernelRuntime runtime, global::Kernels.Runtime.KernelBuffer<float> logits, global::Kernels.Runtime.KernelBuffer<float> output, int rows, int cols, float temperature, global::Kernels.Runtime.KernelBuffer<int> topK, global::Kernels.Runtime.KernelBuffer<float> topP, global::Kernels.Runtime.KernelBuffer<int>? status = null)"));
+        Assert.That(renormalised, Does.Not.Contain("RngKey key").And.Not.Contain("ulong offset"));
+        Assert.That(Generated(run, "Masked"), Does.Contain("global::Kernels.TruncationOutput.Masked"));
+    }
 
     [Test]
     public void EachKindHasItsEntryPointsAndTypedLaunchers()
