@@ -6,6 +6,7 @@ internal sealed record SamplerKernelInfo(
     SamplerKind Kind,
     TemperatureMode Temperature,
     bool PerRowKeys,
+    bool PerRowOffsets,
     bool LogProbabilities,
     GumbelSoftmaxMode Mode,
     bool TopK,

@@ -33,7 +33,7 @@ public sealed partial class SamplerKernelGenerator
 
             var kind = (SamplerKind)(attribute.ConstructorArguments.FirstOrDefault().Value as int? ?? 0);
             var temperature = TemperatureMode.None;
-            bool perRowKeys = false, logProbabilities = false, topK = false, topP = false, minP = false, probabilities = false;
+            bool perRowKeys = false, perRowOffsets = false, logProbabilities = false, topK = false, topP = false, minP = false, probabilities = false;
             var mode = GumbelSoftmaxMode.Soft;
             bool modeSet = false, outputSet = false;
             var output = TruncationOutput.Probabilities;
@@ -45,6 +45,7 @@ public sealed partial class SamplerKernelGenerator
                     // An argument that does not bind (a compile error the compiler reports) has no value: keep the default.
                     case "Temperature" when pair.Value.Value is int value: temperature = (TemperatureMode)value; break;
                     case "PerRowKeys" when pair.Value.Value is bool value: perRowKeys = value; break;
+                    case "PerRowOffsets" when pair.Value.Value is bool value: perRowOffsets = value; break;
                     case "LogProbabilities" when pair.Value.Value is bool value: logProbabilities = value; break;
                     case "Mode" when pair.Value.Value is int value: mode = (GumbelSoftmaxMode)value; modeSet = true; break;
                     case "TopK" when pair.Value.Value is bool value: topK = value; break;
@@ -66,6 +67,9 @@ public sealed partial class SamplerKernelGenerator
             if (modeSet && kind != SamplerKind.GumbelSoftmax)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
                     "Mode", nameof(SamplerKind.GumbelSoftmax), type.Name, kind.ToString()));
+            if (perRowOffsets && kind != SamplerKind.Decode)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
+                    "PerRowOffsets", nameof(SamplerKind.Decode), type.Name, kind.ToString()));
             if (outputSet && kind != SamplerKind.Truncate)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
                     "Output", nameof(SamplerKind.Truncate), type.Name, kind.ToString()));
@@ -97,7 +101,7 @@ public sealed partial class SamplerKernelGenerator
                     if (FirstNonPortableCall(syntax, semanticModel, token) is { } call)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerTransformNotPortable, methodLocation, transformName, call));
                 });
-            return hierarchy is null ? null : new SamplerKernelInfo(hierarchy, kind, temperature, perRowKeys, logProbabilities, mode, topK, topP, minP, probabilities, output, transform);
+            return hierarchy is null ? null : new SamplerKernelInfo(hierarchy, kind, temperature, perRowKeys, perRowOffsets, logProbabilities, mode, topK, topP, minP, probabilities, output, transform);
         }
 
         private static void CheckDefined<TEnum>(TEnum value, string name, Location? location, List<DiagnosticInfo> diagnostics) where TEnum : struct, Enum

@@ -302,7 +302,7 @@ public sealed class SamplerGeneratedSourceTests
 
         // Only the declared stages become parameters; the others are passed as absent.
         var decode = Generated(run, "Decode");
-        Assert.That(decode, Does.Contain("global::Kernels.DecodeDevice.Row<GeneratedTransform>(logits, temperatures, keys, topK, topP, minP, tokens, status, args)"));
+        Assert.That(decode, Does.Contain("global::Kernels.DecodeDevice.Row<GeneratedTransform>(logits, temperatures, keys, topK, topP, minP, offsets, tokens, status, args)"));
         Assert.That(decode, Does.Contain("global::Kernels.TemperatureMode.Scalar, false, true, false, true, false, IlgpuKernel, CpuKernel"));
         Assert.That(decode, Does.Contain("int rows, int cols, float temperature, global::Kernels.Runtime.KernelBuffer<int> topK, global::Kernels.Runtime.KernelBuffer<float> minP, global::Kernels.RngKey key, ulong offset, global::Kernels.Runtime.KernelBuffer<int>? status = null)"));
         Assert.That(decode, Does.Contain("Kernel.Launch(runtime, logits, tokens, rows, cols, temperature, null, topK, null, minP, key, null, offset, status)"));

@@ -52,9 +52,9 @@ public sealed partial class SamplerKernelGenerator
                     Args = "global::Kernels.DecodeArgs",
                     Device = "global::Kernels.DecodeDevice.Row",
                     Cpu = "global::Kernels.DecodeCpu.Rows",
-                    IlgpuTail = $"{IntView} topK, {FloatView} topP, {FloatView} minP, {IntView} tokens, {IntView} status",
-                    CpuTail = "nint topK, nint topP, nint minP, nint tokens, nint status",
-                    Names = "topK, topP, minP, tokens, status",
+                    IlgpuTail = $"{IntView} topK, {FloatView} topP, {FloatView} minP, global::ILGPU.ArrayView<ulong> offsets, {IntView} tokens, {IntView} status",
+                    CpuTail = "nint topK, nint topP, nint minP, nint offsets, nint tokens, nint status",
+                    Names = "topK, topP, minP, offsets, tokens, status",
                 },
                 SamplerKind.Truncate => new Shape
                 {

@@ -44,7 +44,7 @@ public sealed partial class SamplerKernelGenerator
                     w.Line($"    global::Kernels.SamplerKind.{model.Kind}, {temperature}, {keys}, IlgpuKernel, CpuKernel);");
                     break;
                 case SamplerKind.Decode:
-                    w.Line($"    {temperature}, {keys}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, {Bool(model.Probabilities)}, IlgpuKernel, CpuKernel);");
+                    w.Line($"    {temperature}, {keys}, {Bool(model.PerRowOffsets)}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, {Bool(model.Probabilities)}, IlgpuKernel, CpuKernel);");
                     break;
                 case SamplerKind.Truncate:
                     w.Line($"    {temperature}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, {Bool(model.Probabilities)}, global::Kernels.TruncationOutput.{model.Output}, IlgpuKernel, CpuKernel);");
@@ -199,6 +199,11 @@ public sealed partial class SamplerKernelGenerator
                 run.Add("ulong offset");
                 call.Add("offset");
             }
+            if (model.PerRowOffsets)
+            {
+                launch.Add("global::Kernels.Runtime.KernelBuffer<ulong> offsets");
+                run.Add("global::System.ReadOnlySpan<ulong> offsets");
+            }
 
             switch (model.Kind)
             {
@@ -241,6 +246,8 @@ public sealed partial class SamplerKernelGenerator
                     launch.Add($"{IntBuffer}? status = null");
                     run.Add("global::System.Span<int> status = default");
                     call.Add("status");
+                    if (model.PerRowOffsets)
+                        call.Add("offsets: offsets");
                     break;
                 case SamplerKind.GumbelSoftmax:
                     launch.Add("float scale = 1f");

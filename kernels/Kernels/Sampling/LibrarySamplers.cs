@@ -46,6 +46,14 @@ public static partial class GumbelSoftmaxStraightThrough;
 public static partial class DecodeSample;
 
 /// <summary>
+/// <see cref="DecodeSample"/> for continuous batching: each request also brings its own RNG offset (its step counter),
+/// added to the launch offset, so a request's tokens depend only on its key, its step and its logits — not on the batch
+/// it shares or on how many launches ran before it joined.
+/// </summary>
+[SamplerKernel(SamplerKind.Decode, Temperature = TemperatureMode.PerRow, PerRowKeys = true, PerRowOffsets = true, TopK = true, TopP = true, MinP = true)]
+public static partial class ServingDecodeSample;
+
+/// <summary>
 /// Top-H decoding for batched serving: per-request temperature, α and <see cref="RngKey"/>, n per launch (default 100),
 /// one token per row and a per-row <see cref="SampleStatus"/>. See <see cref="AdaptiveSampler"/>.
 /// </summary>

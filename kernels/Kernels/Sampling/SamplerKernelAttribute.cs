@@ -46,6 +46,12 @@ public sealed class SamplerKernelAttribute : Attribute
     /// <summary><see cref="SamplerKind.Decode"/> and <see cref="SamplerKind.Truncate"/> only: a min-p stage, min-p ∈ [0, 1] per row from a buffer.</summary>
     public bool MinP { get; set; }
 
+    /// <summary>
+    /// <see cref="SamplerKind.Decode"/> only: an RNG offset per row from a buffer, added to the launch offset — each
+    /// request advances its own counter (continuous batching: a request's draws do not depend on when it joined).
+    /// </summary>
+    public bool PerRowOffsets { get; set; }
+
     /// <summary><see cref="SamplerKind.Truncate"/> only: renormalised probabilities (default) or masked values.</summary>
     public TruncationOutput Output { get; set; } = TruncationOutput.Probabilities;
 

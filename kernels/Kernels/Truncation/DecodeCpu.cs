@@ -25,11 +25,11 @@ public static unsafe class DecodeCpu
     private const float MinPMargin = 0.01f;
 
     /// <summary>Samples every row with transform <typeparamref name="T"/>.</summary>
-    public static void Rows<T>(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint tokens, nint status, DecodeArgs args)
+    public static void Rows<T>(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint offsets, nint tokens, nint status, DecodeArgs args)
         where T : struct, ILogitTransform =>
-        RowScheduler.For(args.Rows, args.Cols, new Job<T>(logits, temperatures, keys, topK, topP, minP, tokens, status, args));
+        RowScheduler.For(args.Rows, args.Cols, new Job<T>(logits, temperatures, keys, topK, topP, minP, offsets, tokens, status, args));
 
-    private readonly struct Job<T>(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint tokens, nint status, DecodeArgs args) : IRowJob
+    private readonly struct Job<T>(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint offsets, nint tokens, nint status, DecodeArgs args) : IRowJob
         where T : struct, ILogitTransform
     {
         public void Run(int start, int end)
@@ -39,7 +39,7 @@ public static unsafe class DecodeCpu
             for (int row = start; row < end; row++)
             {
                 var outcome = SampleRow<T>(row, (float*)logits + (long)row * args.Cols, args, buffers, scratch.TopK,
-                    (float*)temperatures, (RngKey*)keys, (int*)topK, (float*)topP, (float*)minP, out int token);
+                    (float*)temperatures, (RngKey*)keys, (int*)topK, (float*)topP, (float*)minP, (ulong*)offsets, out int token);
                 ((int*)tokens)[row] = token;
                 if (args.WriteStatus != 0)
                     ((int*)status)[row] = (int)outcome;
@@ -49,7 +49,7 @@ public static unsafe class DecodeCpu
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static SampleStatus SampleRow<T>(int row, float* x, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
-        float* temperatures, RngKey* keys, int* topK, float* topP, float* minPs, out int token)
+        float* temperatures, RngKey* keys, int* topK, float* topP, float* minPs, ulong* offsets, out int token)
         where T : struct, ILogitTransform
     {
         token = SamplingMath.NoToken;
@@ -57,11 +57,12 @@ public static unsafe class DecodeCpu
         if (outcome != SampleStatus.Sampled)
             return outcome;
         var key = args.PerRowKeys != 0 ? keys[row] : Rng.RowKey(args.Key, row);
+        ulong offset = args.PerRowOffsets != 0 ? args.Offset + offsets[row] : args.Offset;
         int n = StageCandidates(args.Cols, setup, b, collector, out bool gathered);
         bool fallback;
         token = gathered
-            ? StagedDraw.Draw(b.CandidateW, b.CandidateE, new GatheredColumns(b.CandidateCols), n, setup.P, key, args, out fallback)
-            : StagedDraw.Draw(b.W, b.E, new DenseColumns(), n, setup.P, key, args, out fallback);
+            ? StagedDraw.Draw(b.CandidateW, b.CandidateE, new GatheredColumns(b.CandidateCols), n, setup.P, key, offset, args.Rounds, out fallback)
+            : StagedDraw.Draw(b.W, b.E, new DenseColumns(), n, setup.P, key, offset, args.Rounds, out fallback);
         return fallback ? SampleStatus.Fallback : SampleStatus.Sampled;
     }
 

@@ -22,13 +22,14 @@ public static class DecodeDevice
 {
     /// <summary>Samples row <c>Grid.IdxX</c> with transform <typeparamref name="T"/>. Launch with one group per row.</summary>
     public static void Row<T>(ArrayView<float> logits, ArrayView<float> temperatures, ArrayView<RngKey> keys, ArrayView<int> topK,
-        ArrayView<float> topP, ArrayView<float> minP, ArrayView<int> tokens, ArrayView<int> status, DecodeArgs args)
+        ArrayView<float> topP, ArrayView<float> minP, ArrayView<ulong> offsets, ArrayView<int> tokens, ArrayView<int> status, DecodeArgs args)
         where T : struct, ILogitTransform
     {
         int row = Grid.IdxX;
         if (row >= args.Rows)
             return;
-        var machine = Solve<T>(logits, temperatures, keys, topK, topP, minP, args, false, out _);
+        ulong offset = args.PerRowOffsets != 0 ? args.Offset + offsets[row] : args.Offset;
+        var machine = Solve<T>(logits, temperatures, keys, topK, topP, minP, args, offset, false, out _);
         if (Group.IdxX == 0)
         {
             tokens[row] = machine.Token;
@@ -48,7 +49,7 @@ public static class DecodeDevice
         int row = Grid.IdxX;
         if (row >= args.Rows)
             return;
-        var machine = Solve<T>(logits, temperatures, keys, topK, topP, minP, args, true, out var ctx);
+        var machine = Solve<T>(logits, temperatures, keys, topK, topP, minP, args, 0, true, out var ctx);
         int cols = args.Cols;
         bool probabilities = args.Probabilities != 0;
         float outside = TruncationValues.Outside(machine.Outcome, args.Masked != 0, probabilities);
@@ -74,7 +75,7 @@ public static class DecodeDevice
 
     // The row's first pass and its machine run to the end (a token, or the kept set with select).
     private static DecodeMachine Solve<T>(ArrayView<float> logits, ArrayView<float> temperatures, ArrayView<RngKey> keys, ArrayView<int> topK,
-        ArrayView<float> topP, ArrayView<float> minP, DecodeArgs args, bool select, out DecodeRow<T> ctx)
+        ArrayView<float> topP, ArrayView<float> minP, DecodeArgs args, ulong offset, bool select, out DecodeRow<T> ctx)
         where T : struct, ILogitTransform
     {
         int row = Grid.IdxX;
@@ -101,7 +102,7 @@ public static class DecodeDevice
         while (!machine.Done)
         {
             bool drawing = machine.Drawing;
-            double target = drawing ? machine.Uniform(key, args.Offset) * machine.Mass : 0.0;
+            double target = drawing ? machine.Uniform(key, offset) * machine.Mass : 0.0;
             var step = SegmentDraw.Step(new Step<T> { Machine = machine, Row = ctx }, begin, segment, cols, drawing, target);
             machine.Advance(ctx, step.Total, step.Column);
         }

@@ -17,7 +17,8 @@ namespace Kernels;
 /// top-p); min-p in [0, 1] (0: no min-p). A row whose temperature, p or min-p is out of its domain gets token −1 and
 /// <see cref="SampleStatus.InvalidParameter"/>; NaN or +inf logits give −1 and <see cref="SampleStatus.InvalidData"/>;
 /// an all −inf row −1 and <see cref="SampleStatus.Empty"/>. Tokens are otherwise in [0, cols) and inside the kept set.</para>
-/// <para><b>Randomness</b>: round r of a row uses <c>Rng.Block(key, r, offset)</c>; a launch consumes
+/// <para><b>Randomness</b>: round r of a row uses <c>Rng.Block(key, r, offset)</c>, with offset the launch offset plus,
+/// with <c>PerRowOffsets</c>, the row's offsets[r] (each request its own counter); a launch consumes
 /// <see cref="OffsetsPerLaunch"/> offset. Same keys and offset, same tokens on every backend except at near-ties of the
 /// float64 running sums (≈1e-12 relative).</para>
 /// <para><b>From probabilities</b> (<c>Probabilities = true</c>, no temperature): w = Transform(x) and e = w, min-p keeps
@@ -28,19 +29,20 @@ namespace Kernels;
 public sealed unsafe class DecodeSampler
 {
     /// <summary>The signature of a generated CPU kernel.</summary>
-    public delegate void CpuEntry(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint tokens, nint status, DecodeArgs args);
+    public delegate void CpuEntry(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint offsets, nint tokens, nint status, DecodeArgs args);
 
-    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, DecodeArgs> _ilgpu;
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>, DecodeArgs> _ilgpu;
     private readonly CpuEntry _cpu;
     private readonly DecodeStages _stages;
 
     /// <summary>Describes a generated sampler.</summary>
-    public DecodeSampler(TemperatureMode temperature, bool perRowKeys, bool topK, bool topP, bool minP, bool probabilities,
-        Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, DecodeArgs> ilgpu,
+    public DecodeSampler(TemperatureMode temperature, bool perRowKeys, bool perRowOffsets, bool topK, bool topP, bool minP, bool probabilities,
+        Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>, DecodeArgs> ilgpu,
         CpuEntry cpu)
     {
         _stages = new DecodeStages(temperature, topK, topP, minP, probabilities);
         PerRowKeys = perRowKeys;
+        PerRowOffsets = perRowOffsets;
         _ilgpu = ilgpu;
         _cpu = cpu;
     }
@@ -50,6 +52,9 @@ public sealed unsafe class DecodeSampler
 
     /// <summary>Whether keys come per row from a buffer.</summary>
     public bool PerRowKeys { get; }
+
+    /// <summary>Whether row r adds an offset from a buffer to the launch offset (each request its own counter).</summary>
+    public bool PerRowOffsets { get; }
 
     /// <summary>Whether the sampler has a top-k stage.</summary>
     public bool TopK => _stages.TopK;
@@ -75,18 +80,19 @@ public sealed unsafe class DecodeSampler
     public ulong Launch(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<int> tokens, int rows, int cols,
         float temperature = 1f, KernelBuffer<float>? temperatures = null, KernelBuffer<int>? topK = null, KernelBuffer<float>? topP = null,
         KernelBuffer<float>? minP = null, RngKey key = default, KernelBuffer<RngKey>? keys = null, ulong offset = 0,
-        KernelBuffer<int>? status = null) =>
-        LaunchCore(runtime, logits, tokens, rows, cols, temperature, temperatures, topK, topP, minP, key, keys, offset, status, TruncationRules.MaxRounds);
+        KernelBuffer<int>? status = null, KernelBuffer<ulong>? offsets = null) =>
+        LaunchCore(runtime, logits, tokens, rows, cols, temperature, temperatures, topK, topP, minP, key, keys, offset, status, offsets, TruncationRules.MaxRounds);
 
     /// <summary><see cref="Launch"/> with a chosen number of rejection rounds (tests: 0 forces the exact-cutoff path).</summary>
     internal ulong LaunchWithRounds(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<int> tokens, int rows, int cols,
         float temperature, KernelBuffer<float>? temperatures, KernelBuffer<int>? topK, KernelBuffer<float>? topP,
-        KernelBuffer<float>? minP, RngKey key, KernelBuffer<RngKey>? keys, ulong offset, KernelBuffer<int>? status, int rounds) =>
-        LaunchCore(runtime, logits, tokens, rows, cols, temperature, temperatures, topK, topP, minP, key, keys, offset, status, rounds);
+        KernelBuffer<float>? minP, RngKey key, KernelBuffer<RngKey>? keys, ulong offset, KernelBuffer<int>? status, int rounds,
+        KernelBuffer<ulong>? offsets = null) =>
+        LaunchCore(runtime, logits, tokens, rows, cols, temperature, temperatures, topK, topP, minP, key, keys, offset, status, offsets, rounds);
 
     private ulong LaunchCore(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<int> tokens, int rows, int cols,
         float temperature, KernelBuffer<float>? temperatures, KernelBuffer<int>? topK, KernelBuffer<float>? topP,
-        KernelBuffer<float>? minP, RngKey key, KernelBuffer<RngKey>? keys, ulong offset, KernelBuffer<int>? status, int rounds)
+        KernelBuffer<float>? minP, RngKey key, KernelBuffer<RngKey>? keys, ulong offset, KernelBuffer<int>? status, KernelBuffer<ulong>? offsets, int rounds)
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(rows, cols, temperature, key, offset, status is not null, rounds);
@@ -96,6 +102,8 @@ public sealed unsafe class DecodeSampler
         _stages.CheckBuffers(runtime, rows, temperatures, topK, topP, minP);
         if (PerRowKeys)
             Guard.Buffer(runtime, keys, rows, nameof(keys));
+        if (PerRowOffsets)
+            Guard.Buffer(runtime, offsets, rows, nameof(offsets));
         if (status is not null)
             Guard.Buffer(runtime, status, rows, nameof(status));
         if (rows == 0)
@@ -103,12 +111,12 @@ public sealed unsafe class DecodeSampler
 
         if (runtime.IsIlgpu)
         {
-            LaunchIlgpu(runtime, logits, tokens, temperatures, topK, topP, minP, keys, status, args);
+            LaunchIlgpu(runtime, logits, tokens, temperatures, topK, topP, minP, keys, offsets, status, args);
         }
         else
         {
             runtime.ThrowIfDisposed();
-            _cpu((nint)logits.Host, HostAddress.Of(temperatures), HostAddress.Of(keys), HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), (nint)tokens.Host, HostAddress.Of(status), args);
+            _cpu((nint)logits.Host, HostAddress.Of(temperatures), HostAddress.Of(keys), HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), HostAddress.Of(offsets), (nint)tokens.Host, HostAddress.Of(status), args);
         }
         return unchecked(offset + OffsetsPerLaunch);
     }
@@ -116,15 +124,15 @@ public sealed unsafe class DecodeSampler
 
     // Kept out of LaunchCore: its closure would otherwise be allocated on every call, cpu launches included.
     private void LaunchIlgpu(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<int> tokens, KernelBuffer<float>? temperatures,
-        KernelBuffer<int>? topK, KernelBuffer<float>? topP, KernelBuffer<float>? minP, KernelBuffer<RngKey>? keys, KernelBuffer<int>? status,
-        DecodeArgs args)
+        KernelBuffer<int>? topK, KernelBuffer<float>? topP, KernelBuffer<float>? minP, KernelBuffer<RngKey>? keys, KernelBuffer<ulong>? offsets,
+        KernelBuffer<int>? status, DecodeArgs args)
     {
         var kernel = runtime.GetKernel(_ilgpu.Method, accelerator =>
             global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel(accelerator, _ilgpu));
         runtime.LaunchAndWait(() => kernel(
             new KernelConfig(args.Rows, runtime.GroupSize),
             logits.View, (temperatures ?? logits).View, keys is null ? default : keys.View, (topK ?? tokens).View,
-            (topP ?? logits).View, (minP ?? logits).View, tokens.View, (status ?? tokens).View, args));
+            (topP ?? logits).View, (minP ?? logits).View, offsets is null ? default : offsets.View, tokens.View, (status ?? tokens).View, args));
     }
 
     /// <summary>
@@ -135,7 +143,7 @@ public sealed unsafe class DecodeSampler
     public ulong Run(KernelRuntime runtime, ReadOnlySpan<float> logits, Span<int> tokens, int rows, int cols,
         float temperature = 1f, ReadOnlySpan<float> temperatures = default, ReadOnlySpan<int> topK = default, ReadOnlySpan<float> topP = default,
         ReadOnlySpan<float> minP = default, RngKey key = default, ReadOnlySpan<RngKey> keys = default, ulong offset = 0,
-        Span<int> status = default)
+        Span<int> status = default, ReadOnlySpan<ulong> offsets = default)
     {
         Guard.Runtime(runtime, nameof(runtime));
         bool writeStatus = status.Length > 0;
@@ -145,6 +153,8 @@ public sealed unsafe class DecodeSampler
         Guard.Span(tokens.Length, rows, nameof(tokens));
         if (PerRowKeys)
             Guard.Span(keys.Length, rows, nameof(keys));
+        if (PerRowOffsets)
+            Guard.Span(offsets.Length, rows, nameof(offsets));
         if (writeStatus)
             Guard.Span(status.Length, rows, nameof(status));
         _stages.CheckSpans(rows, temperatures, topK, topP, minP);
@@ -156,9 +166,10 @@ public sealed unsafe class DecodeSampler
             fixed (float* x = logits, t = temperatures, pp = topP, mp = minP)
             fixed (int* y = tokens, kk = topK, st = status)
             fixed (RngKey* k = keys)
+            fixed (ulong* o = offsets)
             {
                 runtime.ThrowIfDisposed();
-                _cpu((nint)x, (nint)t, (nint)k, (nint)kk, (nint)pp, (nint)mp, (nint)y, (nint)st, args);
+                _cpu((nint)x, (nint)t, (nint)k, (nint)kk, (nint)pp, (nint)mp, (nint)o, (nint)y, (nint)st, args);
             }
             return unchecked(offset + OffsetsPerLaunch);
         }
@@ -170,8 +181,9 @@ public sealed unsafe class DecodeSampler
         using var minPBuffer = MinP ? runtime.Upload(minP[..rows]) : null;
         using var keyBuffer = PerRowKeys ? runtime.Upload(keys[..rows]) : null;
         using var statusBuffer = writeStatus ? runtime.Allocate<int>(rows) : null;
+        using var offsetBuffer = PerRowOffsets ? runtime.Upload(offsets[..rows]) : null;
         ulong next = Launch(runtime, logitBuffer, tokenBuffer, rows, cols, temperature, temperatureBuffer, topKBuffer, topPBuffer,
-            minPBuffer, key, keyBuffer, offset, statusBuffer);
+            minPBuffer, key, keyBuffer, offset, statusBuffer, offsetBuffer);
         tokenBuffer.CopyTo(tokens[..rows]);
         statusBuffer?.CopyTo(status[..rows]);
         return next;
@@ -181,6 +193,7 @@ public sealed unsafe class DecodeSampler
     {
         var args = _stages.Arguments(rows, cols, temperature, writeStatus);
         args.PerRowKeys = PerRowKeys ? 1 : 0;
+        args.PerRowOffsets = PerRowOffsets ? 1 : 0;
         args.Rounds = rounds;
         args.Key = key;
         args.Offset = offset;

@@ -18,7 +18,7 @@ public static unsafe class StagedDraw
 
     /// <summary>Draws a token from the top-p set of S (p = 1: from S); returns it and whether the fallback ran.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Draw<TCols>(float* w, float* e, TCols cols, int padded, float p, RngKey key, DecodeArgs args, out bool fallback)
+    public static int Draw<TCols>(float* w, float* e, TCols cols, int padded, float p, RngKey key, ulong offset, int rounds, out bool fallback)
         where TCols : struct, IColumns
     {
         fallback = false;
@@ -28,9 +28,9 @@ public static unsafe class StagedDraw
         float pivotW = 0f;
         int pivotCol = 0;
         double mass = total;
-        for (int round = 0; round < args.Rounds; round++)
+        for (int round = 0; round < rounds; round++)
         {
-            double u = Variates.Uniform(Rng.Block(key, (uint)round, args.Offset).Low64);
+            double u = Variates.Uniform(Rng.Block(key, (uint)round, offset).Low64);
             int j = Find(w, e, cols, padded, hasPivot, pivotW, pivotCol, u * mass, out int at);
             double before = p < 1f ? MassBefore(w, e, cols, padded, true, w[at], j) : 0.0;
             if (before < cut)
@@ -44,7 +44,7 @@ public static unsafe class StagedDraw
         // The exact cutoff (rare: after Rounds rejections), then one draw below it.
         fallback = true;
         double kept = KeptSet(w, e, cols, padded, cut, out pivotW, out pivotCol);
-        double last = Variates.Uniform(Rng.Block(key, (uint)args.Rounds, args.Offset).Low64);
+        double last = Variates.Uniform(Rng.Block(key, (uint)rounds, offset).Low64);
         return Find(w, e, cols, padded, true, pivotW, pivotCol, last * kept, out _);
     }
 

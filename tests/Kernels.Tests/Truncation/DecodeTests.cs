@@ -243,6 +243,33 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
     }
 
     [Test]
+    public void PerRowOffsetsGiveEachRequestItsOwnCounter()
+    {
+        // ServingDecodeSample: row r draws what DecodeSample draws for it alone at launch offset + offsets[r].
+        const int rows = 6, cols = 500;
+        var x = SamplerReference.Logits(rows, cols, seed: 19, scale: 0.5);
+        var settings = Enumerable.Range(0, rows).Select(r => new Settings(1f, r % 2 == 0 ? 0 : 100, r < 3 ? 1f : 0.9f, 0f)).ToArray();
+        var offsets = new ulong[] { 0, 5, 17, 1000, 3, 1UL << 40 };
+        var keys = Enumerable.Range(0, rows).Select(r => new RngKey((ulong)(70 + r))).ToArray();
+        var tokens = new int[rows];
+        ulong next = ServingDecodeSample.Run(Runtime, x, tokens, rows, cols, settings.Select(s => s.Temperature).ToArray(),
+            settings.Select(s => s.K).ToArray(), settings.Select(s => s.P).ToArray(), new float[rows], keys, 7, offsets);
+        Assert.That(next, Is.EqualTo(8UL));
+        int moved = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            var alone = Launch(x.AsSpan(r * cols, cols).ToArray(), 1, cols, new[] { settings[r] }, _ => keys[r], 7 + offsets[r], null, TruncationRules.MaxRounds);
+            Assert.That(tokens[r], Is.EqualTo(alone[0]), $"row {r}: offset 7 + {offsets[r]}");
+            var shared = Launch(x.AsSpan(r * cols, cols).ToArray(), 1, cols, new[] { settings[r] }, _ => keys[r], 7, null, TruncationRules.MaxRounds);
+            if (shared[0] != tokens[r])
+                moved++;
+        }
+        Assert.That(moved, Is.GreaterThan(0), "the per-row offsets change the draws (near-uniform rows)");
+        Assert.That(Assert.Throws<ArgumentException>(() => ServingDecodeSample.Run(Runtime, x, tokens, rows, cols, new float[rows], new int[rows],
+            new float[rows], new float[rows], keys, 0, new ulong[2]))!.ParamName, Is.EqualTo("offsets"));
+    }
+
+    [Test]
     public void AFusedTransformAndScalarSettingsDeclaredByTheUser()
     {
         // PenalisedTopKTopP: penalty on the first columns, scalar temperature, launch key; law against the reference.
