@@ -41,6 +41,11 @@ public sealed class SamplerReliabilityTests(Backend backend) : BackendTest(backe
         Case("decode: short keys", typeof(ArgumentException), "keys"),
         Case("decode: short status", typeof(ArgumentException), "status"),
         Case("decode: cols zero", typeof(ArgumentOutOfRangeException), "cols"),
+        Case("decode: short offsets", typeof(ArgumentException), "offsets"),
+        Case("truncation: output is the input", typeof(ArgumentException), "output"),
+        Case("truncation: short output", typeof(ArgumentException), "output"),
+        Case("truncation: null top-k", typeof(ArgumentNullException), "topK"),
+        Case("truncation: temperatures from another runtime", typeof(ArgumentException), "temperatures"),
         Case("top-k selection: k above 1024", typeof(ArgumentOutOfRangeException), "k"),
         Case("top-k selection: short values", typeof(ArgumentException), "values"),
         Case("top-k selection: short indices", typeof(ArgumentException), "indices"),
@@ -72,6 +77,8 @@ public sealed class SamplerReliabilityTests(Backend backend) : BackendTest(backe
         using var shortRow = Runtime.Allocate<float>(Rows - 1);
         using var keys = Runtime.Upload<RngKey>(new RngKey[Rows]);
         using var shortKeys = Runtime.Allocate<RngKey>(Rows - 1);
+        using var shortOffsets = Runtime.Allocate<ulong>(Rows - 1);
+        using var outputs = Runtime.Allocate<float>(Rows * Cols);
         using var wide = Runtime.Upload<float>(TestData.Logits(2000, 2));
         using var wideValues = Runtime.Allocate<float>(1025);
         using var wideIndices = Runtime.Allocate<int>(1025);
@@ -83,6 +90,11 @@ public sealed class SamplerReliabilityTests(Backend backend) : BackendTest(backe
             "decode: short keys" => () => DecodeSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, ks, perRow, perRow, shortKeys, 0),
             "decode: short status" => () => DecodeSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, ks, perRow, perRow, keys, 0, shortKs),
             "decode: cols zero" => () => DecodeSample.Launch(Runtime, logits, tokens, Rows, 0, perRow, ks, perRow, perRow, keys, 0),
+            "decode: short offsets" => () => ServingDecodeSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, ks, perRow, perRow, keys, 0, shortOffsets),
+            "truncation: output is the input" => () => TruncatedProbabilities.Launch(Runtime, logits, logits, Rows, Cols, perRow, ks, perRow, perRow),
+            "truncation: short output" => () => MaskLogits.Launch(Runtime, logits, shortLogits, Rows, Cols, perRow, ks, perRow, perRow),
+            "truncation: null top-k" => () => RenormalizeProbabilities.Launch(Runtime, logits, scores, 1, 4, null!, perRow, perRow),
+            "truncation: temperatures from another runtime" => () => TruncatedProbabilities.Launch(Runtime, logits, outputs, Rows, Cols, foreignRow, ks, perRow, perRow),
             "top-h: null alpha" => () => TopHSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, null!, keys, 0),
             "top-h: n zero" => () => TopHSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, perRow, keys, 0, topN: 0),
             "top-h: short kept" => () => TopHSample.Launch(Runtime, logits, tokens, Rows, Cols, perRow, perRow, keys, 0, kept: shortKs),
