@@ -66,10 +66,13 @@ internal static class Declarations
 
 /// <summary>
 /// Resolves the user function a declaration names as its Transform (KRN1001–1003), translates its body for the CPU
-/// kernel (KRN1005 when it stays scalar), and lets a family inspect the body further (<paramref name="inspect"/>).
+/// kernel (KRN1005 when it stays scalar), and lets a family inspect the body further (<paramref name="inspect"/>). A
+/// function taking a context is KRN1103 unless the declaration passes one (<paramref name="noContext"/> is null; else
+/// it describes the declaration, as "a softmax kernel").
 /// </summary>
 public static TransformInfo? Transform(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type, string name, Location? location,
-    List<DiagnosticInfo> diagnostics, CancellationToken token, Action<MethodDeclarationSyntax, SemanticModel, Location?>? inspect = null)
+    List<DiagnosticInfo> diagnostics, CancellationToken token, Action<MethodDeclarationSyntax, SemanticModel, Location?>? inspect = null,
+    string? noContext = "this kind of kernel")
     {
         var candidates = type.GetMembers(name).OfType<IMethodSymbol>().ToArray();
         if (candidates.Length == 0)
@@ -87,13 +90,19 @@ public static TransformInfo? Transform(GeneratorAttributeSyntaxContext context, 
         bool shapeOk = method.IsStatic
             && !method.IsGenericMethod
             && method.ReturnType.SpecialType == SpecialType.System_Single
-            && method.Parameters.Length is 1 or 2
+            && method.Parameters.Length is 1 or 2 or 4
             && method.Parameters[0].Type.SpecialType == SpecialType.System_Single
             && (method.Parameters.Length == 1 || method.Parameters[1].Type.SpecialType == SpecialType.System_Int32)
+            && method.Parameters.Skip(2).All(p => p.Type.SpecialType == SpecialType.System_Single)
             && method.Parameters.All(p => p.RefKind == RefKind.None);
         if (!shapeOk)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformSignature, methodLocation, name));
+            return null;
+        }
+        if (method.Parameters.Length == 4 && noContext is not null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformContextNotApplicable, methodLocation, name, type.Name, noContext));
             return null;
         }
 
@@ -107,7 +116,7 @@ public static TransformInfo? Transform(GeneratorAttributeSyntaxContext context, 
         }
         if (vector is null)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TransformNotVectorised, methodLocation, name, reason));
-        return new TransformInfo(Declarations.Identifier(name), method.Parameters.Length == 2, vector);
+        return new TransformInfo(Declarations.Identifier(name), method.Parameters.Length >= 2, method.Parameters.Length == 4, vector);
     }
 
     /// <summary>The declaration's hierarchy, or null (with diagnostics) when it cannot carry generated members.</summary>

@@ -100,7 +100,8 @@ public sealed partial class SamplerKernelGenerator
                 {
                     if (FirstNonPortableCall(syntax, semanticModel, token) is { } call)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerTransformNotPortable, methodLocation, transformName, call));
-                });
+                },
+                kind is SamplerKind.Decode or SamplerKind.Truncate ? null : $"a {kind} sampler");
             return hierarchy is null ? null : new SamplerKernelInfo(hierarchy, kind, temperature, perRowKeys, perRowOffsets, logProbabilities, mode, topK, topP, minP, probabilities, output, transform);
         }
 

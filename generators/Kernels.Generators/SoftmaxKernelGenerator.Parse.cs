@@ -47,7 +47,7 @@ public sealed partial class SoftmaxKernelGenerator
             CheckDefined(temperature, "Temperature", attributeLocation, diagnostics);
 
             token.ThrowIfCancellationRequested();
-            var transform = transformName is null ? null : Declarations.Transform(context, type, transformName, attributeLocation, diagnostics, token);
+            var transform = transformName is null ? null : Declarations.Transform(context, type, transformName, attributeLocation, diagnostics, token, noContext: "a softmax kernel");
             return hierarchy is null ? null : new SoftmaxKernelInfo(hierarchy, output, activation, temperature, mask, transform);
         }
 

@@ -37,7 +37,7 @@ public sealed partial class SparseMatMulKernelGenerator
                     epilogueName = pair.Value.Value as string;
             }
             token.ThrowIfCancellationRequested();
-            var epilogue = epilogueName is null ? null : Declarations.Transform(context, type, epilogueName, attributeLocation, diagnostics, token);
+            var epilogue = epilogueName is null ? null : Declarations.Transform(context, type, epilogueName, attributeLocation, diagnostics, token, noContext: "a sparse product");
             return hierarchy is null ? null : new SparseMatMulKernelInfo(hierarchy, n, m, epilogue);
         }
     }

@@ -117,6 +117,26 @@ public sealed class SamplerDiagnosticsTests
     }
 
     [Test]
+    public void KRN1103_AContextTransformOnlyWhereTheKernelPassesAContext()
+    {
+        const string penalise = "static float P(float x, int c, float count, float theta) => count > 0f ? x / theta : x;";
+        var categorical = SamplerHarness.Run(Usings + "[SamplerKernel(Transform = nameof(P))] public static partial class A { " + penalise + " }");
+        var d = Single(categorical, "KRN1103");
+        Assert.That(d.GetMessage(), Does.Contain("'P'").And.Contain("a Categorical sampler"));
+        Assert.That(d.Descriptor.HelpLinkUri, Is.EqualTo("docs/diagnostics/KRN1103.md"));
+        var softmax = GeneratorHarness.Run(Usings + "[SoftmaxKernel(Transform = nameof(P))] public static partial class B { " + penalise + " }");
+        Assert.That(softmax.Diagnostics.Single(x => x.Id == "KRN1103").GetMessage(), Does.Contain("a softmax kernel"));
+        var decode = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.Decode, TopP = true, Transform = nameof(P))] public static partial class C { " + penalise + " }");
+        Assert.That(decode.Diagnostics, Is.Empty, () => string.Join("; ", decode.Diagnostics));
+        Assert.That(decode.OutputErrors, Is.Empty, () => string.Join("\n", decode.OutputErrors));
+        var text = decode.Result.GeneratedTrees.Single().ToString();
+        Assert.That(text, Does.Contain("global::Kernels.Runtime.KernelBuffer<float> context, global::Kernels.Runtime.KernelBuffer<float> parameters"));
+        Assert.That(text, Does.Contain("C.P(x, column, context, parameter)"));
+        Assert.That(text, Does.Not.Contain("GetElement"), "the context form is vectorised");
+        Assert.That(categorical.Result.GeneratedTrees, Is.Empty);
+    }
+
+    [Test]
     public void KRN1101_DecodeStagesAndCategoricalOptionsDoNotApplyToTopHOrMirostat()
     {
         var topH = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.TopH, TopK = true)] public static partial class Entropic;");
@@ -265,7 +285,7 @@ public sealed class SamplerGeneratedSourceTests
         Assert.That(run.Diagnostics, Is.Empty, () => string.Join("; ", run.Diagnostics));
         Assert.That(run.OutputErrors, Is.Empty, () => string.Join("\n", run.OutputErrors));
         var renormalised = Generated(run, "Renormalised");
-        Assert.That(renormalised, Does.Contain("global::Kernels.DecodeDevice.Truncate<GeneratedTransform>(logits, temperatures, keys, topK, topP, minP, output, status, args)"));
+        Assert.That(renormalised, Does.Contain("global::Kernels.DecodeDevice.Truncate<GeneratedTransform>(logits, temperatures, keys, topK, topP, minP, context, parameters, output, status, args)"));
         Assert.That(renormalised, Does.Contain("global::Kernels.TruncateCpu.Rows<GeneratedTransform>("));
         Assert.That(renormalised, Does.Contain("public static void Launch(global::Kernels.Runtime.KernelRuntime runtime, global::Kernels.Runtime.KernelBuffer<float> logits, global::Kernels.Runtime.KernelBuffer<float> output, int rows, int cols, float temperature, global::Kernels.Runtime.KernelBuffer<int> topK, global::Kernels.Runtime.KernelBuffer<float> topP, global::Kernels.Runtime.KernelBuffer<int>? status = null)"));
         Assert.That(renormalised, Does.Not.Contain("RngKey key").And.Not.Contain("ulong offset"));
@@ -302,8 +322,8 @@ public sealed class SamplerGeneratedSourceTests
 
         // Only the declared stages become parameters; the others are passed as absent.
         var decode = Generated(run, "Decode");
-        Assert.That(decode, Does.Contain("global::Kernels.DecodeDevice.Row<GeneratedTransform>(logits, temperatures, keys, topK, topP, minP, offsets, tokens, status, args)"));
-        Assert.That(decode, Does.Contain("global::Kernels.TemperatureMode.Scalar, false, true, false, true, false, IlgpuKernel, CpuKernel"));
+        Assert.That(decode, Does.Contain("global::Kernels.DecodeDevice.Row<GeneratedTransform>(logits, temperatures, keys, topK, topP, minP, offsets, context, parameters, tokens, status, args)"));
+        Assert.That(decode, Does.Contain("new global::Kernels.DecodeStages(global::Kernels.TemperatureMode.Scalar, true, false, true, false, false), false, false, IlgpuKernel, CpuKernel"));
         Assert.That(decode, Does.Contain("int rows, int cols, float temperature, global::Kernels.Runtime.KernelBuffer<int> topK, global::Kernels.Runtime.KernelBuffer<float> minP, global::Kernels.RngKey key, ulong offset, global::Kernels.Runtime.KernelBuffer<int>? status = null)"));
         Assert.That(decode, Does.Contain("Kernel.Launch(runtime, logits, tokens, rows, cols, temperature, null, topK, null, minP, key, null, offset, status)"));
         Assert.That(decode, Does.Contain("Kernel.Run(runtime, logits, tokens, rows, cols, temperature, default, topK, default, minP, key, default, offset, status)"));

@@ -37,7 +37,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor TransformSignature = Error(
         "KRN1002", "Kernels.Softmax",
         "Transform method has the wrong signature",
-        "Transform method '{0}' must be 'static float {0}(float x)' or 'static float {0}(float x, int column)' with no ref/out parameters and no type parameters");
+        "Transform method '{0}' must be 'static float {0}(float x)', 'static float {0}(float x, int column)' or, for Decode and Truncate samplers, 'static float {0}(float x, int column, float context, float parameter)', with no ref/out parameters and no type parameters");
 
     public static readonly DiagnosticDescriptor TransformAmbiguous = Error(
         "KRN1003", "Kernels.Softmax",
@@ -64,6 +64,11 @@ internal static class DiagnosticDescriptors
         "Transform '{0}' calls {1}, whose result differs by ulps between backends and between the scalar and vector kernels; the sampler stays exact, but the same seed can give a different sample on another backend near a tie",
         "Kernels.Sampler", DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpRoot + "KRN1102.md");
 
+    public static readonly DiagnosticDescriptor TransformContextNotApplicable = Error(
+        "KRN1103", "Kernels.Sampler",
+        "Transform takes a per-request context this kernel does not have",
+        "Transform '{0}' takes a context and a parameter, which only Decode and Truncate samplers pass (per-element context [rows, cols] and per-row parameters [rows]); '{1}' declares {2}: drop the two parameters or change the kind");
+
     public static readonly DiagnosticDescriptor SparsePatternInvalid = Error(
         "KRN1301", "Kernels.Sparse",
         "Invalid N:M sparsity pattern",
@@ -82,7 +87,7 @@ internal static class DiagnosticDescriptors
     public static IEnumerable<DiagnosticDescriptor> All => new[]
     {
         NotStaticPartialClass, ContainingTypeNotPartial, GenericDeclaration, TransformNotFound, TransformSignature,
-        TransformAmbiguous, InvalidOption, TransformNotVectorised, SamplerOptionNotApplicable, SamplerTransformNotPortable,
+        TransformAmbiguous, InvalidOption, TransformNotVectorised, SamplerOptionNotApplicable, SamplerTransformNotPortable, TransformContextNotApplicable,
         SparsePatternInvalid, SpeculativeOptionNotApplicable, InternalError,
     };
 

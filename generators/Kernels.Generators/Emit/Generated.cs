@@ -67,21 +67,38 @@ internal static class Generated
         w.Line("/// <summary>The element transform fused into this kernel (generated).</summary>");
         w.Line(CodeAttribute);
         w.Open($"public readonly struct {TransformName} : global::Kernels.ILogitTransform");
+        string vectorSignature = $"{Vector}<float> {VectorTranslator.XName}, {Vector}<int> {VectorTranslator.ColumnsName}";
+        string contextSignature = $"{vectorSignature}, {Vector}<float> {VectorTranslator.ContextName}, {Vector}<float> {VectorTranslator.ParameterName}";
         if (transform is null)
         {
             w.Line("/// <inheritdoc/>");
             w.Line("public float Apply(float x, int column) => x;");
             w.Line("/// <inheritdoc/>");
-            w.Line($"public {Vector}<float> Apply({Vector}<float> x, {Vector}<int> columns) => x;");
+            w.Line($"public {Vector}<float> Apply({vectorSignature}) => x;");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public float Apply(float x, int column, float context, float parameter) => x;");
+            w.Line("/// <inheritdoc/>");
+            w.Line($"public {Vector}<float> Apply({contextSignature}) => x;");
             w.Close();
             return;
         }
 
-        string call = transform.TakesColumn ? $"{owner}.{transform.MethodName}(x, column)" : $"{owner}.{transform.MethodName}(x)";
+        // The user function's own form gets the translated body; the other form forwards to it (without context: zeros;
+        // a context form ignores the context its function does not take).
+        string method = $"{owner}.{transform.MethodName}";
+        string call = transform.TakesContext ? $"{method}(x, column, context, parameter)"
+            : transform.TakesColumn ? $"{method}(x, column)" : $"{method}(x)";
         w.Line("/// <inheritdoc/>");
-        w.Line($"public float Apply(float x, int column) => {call};");
+        w.Line(transform.TakesContext ? "public float Apply(float x, int column) => Apply(x, column, 0f, 0f);" : $"public float Apply(float x, int column) => {call};");
         w.Line("/// <inheritdoc/>");
-        w.Open($"public {Vector}<float> Apply({Vector}<float> {VectorTranslator.XName}, {Vector}<int> {VectorTranslator.ColumnsName})");
+        w.Line(transform.TakesContext ? $"public float Apply(float x, int column, float context, float parameter) => {call};" : "public float Apply(float x, int column, float context, float parameter) => Apply(x, column);");
+        w.Line("/// <inheritdoc/>");
+        if (transform.TakesContext)
+            w.Line($"public {Vector}<float> Apply({vectorSignature}) => Apply(x, columns, {Vector}<float>.Zero, {Vector}<float>.Zero);");
+        else
+            w.Line($"public {Vector}<float> Apply({contextSignature}) => Apply(x, columns);");
+        w.Line("/// <inheritdoc/>");
+        w.Open($"public {Vector}<float> Apply({(transform.TakesContext ? contextSignature : vectorSignature)})");
         if (transform.Vector is { } body)
         {
             foreach (var statement in body.Statements)
@@ -90,9 +107,12 @@ internal static class Generated
         }
         else
         {
+            string scalarArgs = transform.TakesContext
+                ? $"{Vector}.GetElement(x, i), {Vector}.GetElement(columns, i), {Vector}.GetElement(context, i), {Vector}.GetElement(parameter, i)"
+                : $"{Vector}.GetElement(x, i), {Vector}.GetElement(columns, i)";
             w.Line("global::System.Span<float> lanes = stackalloc float[8];");
             w.Line("for (int i = 0; i < 8; i++)");
-            w.Line($"    lanes[i] = Apply({Vector}.GetElement(x, i), {Vector}.GetElement(columns, i));");
+            w.Line($"    lanes[i] = Apply({scalarArgs});");
             w.Line($"return {Vector}.Create<float>(lanes);");
         }
         w.Close();

@@ -52,9 +52,9 @@ public sealed partial class SamplerKernelGenerator
                     Args = "global::Kernels.DecodeArgs",
                     Device = "global::Kernels.DecodeDevice.Row",
                     Cpu = "global::Kernels.DecodeCpu.Rows",
-                    IlgpuTail = $"{IntView} topK, {FloatView} topP, {FloatView} minP, global::ILGPU.ArrayView<ulong> offsets, {IntView} tokens, {IntView} status",
-                    CpuTail = "nint topK, nint topP, nint minP, nint offsets, nint tokens, nint status",
-                    Names = "topK, topP, minP, offsets, tokens, status",
+                    IlgpuTail = $"{IntView} topK, {FloatView} topP, {FloatView} minP, global::ILGPU.ArrayView<ulong> offsets, {FloatView} context, {FloatView} parameters, {IntView} tokens, {IntView} status",
+                    CpuTail = "nint topK, nint topP, nint minP, nint offsets, nint context, nint parameters, nint tokens, nint status",
+                    Names = "topK, topP, minP, offsets, context, parameters, tokens, status",
                 },
                 SamplerKind.Truncate => new Shape
                 {
@@ -62,9 +62,9 @@ public sealed partial class SamplerKernelGenerator
                     Args = "global::Kernels.DecodeArgs",
                     Device = "global::Kernels.DecodeDevice.Truncate",
                     Cpu = "global::Kernels.TruncateCpu.Rows",
-                    IlgpuTail = $"{IntView} topK, {FloatView} topP, {FloatView} minP, {FloatView} output, {IntView} status",
-                    CpuTail = "nint topK, nint topP, nint minP, nint output, nint status",
-                    Names = "topK, topP, minP, output, status",
+                    IlgpuTail = $"{IntView} topK, {FloatView} topP, {FloatView} minP, {FloatView} context, {FloatView} parameters, {FloatView} output, {IntView} status",
+                    CpuTail = "nint topK, nint topP, nint minP, nint context, nint parameters, nint output, nint status",
+                    Names = "topK, topP, minP, context, parameters, output, status",
                 },
                 SamplerKind.TopH or SamplerKind.Mirostat => new Shape
                 {

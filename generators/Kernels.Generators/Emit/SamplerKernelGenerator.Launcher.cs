@@ -44,10 +44,10 @@ public sealed partial class SamplerKernelGenerator
                     w.Line($"    global::Kernels.SamplerKind.{model.Kind}, {temperature}, {keys}, IlgpuKernel, CpuKernel);");
                     break;
                 case SamplerKind.Decode:
-                    w.Line($"    {temperature}, {keys}, {Bool(model.PerRowOffsets)}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, {Bool(model.Probabilities)}, IlgpuKernel, CpuKernel);");
+                    w.Line($"    new global::Kernels.DecodeStages({temperature}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, {Bool(model.Probabilities)}, {Bool(TakesContext(model))}), {keys}, {Bool(model.PerRowOffsets)}, IlgpuKernel, CpuKernel);");
                     break;
                 case SamplerKind.Truncate:
-                    w.Line($"    {temperature}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, {Bool(model.Probabilities)}, global::Kernels.TruncationOutput.{model.Output}, IlgpuKernel, CpuKernel);");
+                    w.Line($"    new global::Kernels.DecodeStages({temperature}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, {Bool(model.Probabilities)}, {Bool(TakesContext(model))}), global::Kernels.TruncationOutput.{model.Output}, IlgpuKernel, CpuKernel);");
                     break;
                 default:
                     w.Line($"    {temperature}, {keys}, global::Kernels.GumbelSoftmaxMode.{model.Mode}, IlgpuKernel, CpuKernel);");
@@ -160,6 +160,13 @@ public sealed partial class SamplerKernelGenerator
                 AddStage(model.TopK, "int", "topK", launch, run, call);
                 AddStage(model.TopP, "float", "topP", launch, run, call);
                 AddStage(model.MinP, "float", "minP", launch, run, call);
+                if (TakesContext(model))
+                {
+                    launch.Add($"{FloatBuffer} context");
+                    launch.Add($"{FloatBuffer} parameters");
+                    run.Add("global::System.ReadOnlySpan<float> context");
+                    run.Add("global::System.ReadOnlySpan<float> parameters");
+                }
             }
             if (model.Kind == SamplerKind.TopH)
             {
@@ -248,6 +255,11 @@ public sealed partial class SamplerKernelGenerator
                     call.Add("status");
                     if (model.PerRowOffsets)
                         call.Add("offsets: offsets");
+                    if (TakesContext(model))
+                    {
+                        call.Add("context: context");
+                        call.Add("parameters: parameters");
+                    }
                     break;
                 case SamplerKind.GumbelSoftmax:
                     launch.Add("float scale = 1f");
@@ -294,6 +306,9 @@ public sealed partial class SamplerKernelGenerator
         }
 
         private static string Bool(bool value) => value ? "true" : "false";
+
+        // Whether the user transform takes a per-element context and a per-row parameter (Decode and Truncate only).
+        private static bool TakesContext(SamplerKernelInfo model) => model.Transform is { TakesContext: true };
 
         // A per-row stage parameter: a buffer/span when the declaration names the stage, absent otherwise.
         private static void AddStage(bool present, string type, string name, List<string> launch, List<string> run, List<string> call)

@@ -11,7 +11,7 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Kernels.Generators.Translation;
 
 /// <summary>
-/// Translates a user function <c>float F(float x[, int column])</c> into Vector256 code, lane for lane the same function.
+/// Translates a user function <c>float F(float x[, int column[, float context, float parameter]])</c> into Vector256 code, lane for lane the same function.
 /// The subset: constants, parameters, locals, + − * / (no integer division), comparisons, &amp;&amp; || !, ?:, casts
 /// between int and float, and Math/MathF Min, Max, Abs, Exp, Log, Tanh, Sqrt. Double arithmetic is done in float, and
 /// a division by a constant is a multiplication by its float reciprocal (the lanes then agree with the scalar function
@@ -25,6 +25,8 @@ internal sealed class VectorTranslator
     /// <summary>The generated parameter names of the vector <c>Apply</c>.</summary>
     public const string XName = "x";
     public const string ColumnsName = "columns";
+    public const string ContextName = "context";
+    public const string ParameterName = "parameter";
 
     private readonly SemanticModel _model;
     private readonly Dictionary<ISymbol, (string Name, Kind Kind)> _locals = new(SymbolEqualityComparer.Default);
@@ -140,7 +142,13 @@ internal sealed class VectorTranslator
     {
         var symbol = _model.GetSymbolInfo(id).Symbol;
         if (symbol is IParameterSymbol parameter)
-            return parameter.Ordinal == 0 ? (XName, Kind.Float) : (ColumnsName, Kind.Int);
+            return parameter.Ordinal switch
+            {
+                0 => (XName, Kind.Float),
+                1 => (ColumnsName, Kind.Int),
+                2 => (ContextName, Kind.Float),
+                _ => (ParameterName, Kind.Float),
+            };
         if (symbol is not null && _locals.TryGetValue(symbol, out var local))
             return (local.Name, local.Kind);
         throw new NotVectorisableException($"it reads '{id}', which is not a parameter, local or constant");

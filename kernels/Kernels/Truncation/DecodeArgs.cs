@@ -21,6 +21,9 @@ public struct DecodeArgs
     /// <summary>1 when keys come per row from a buffer.</summary>
     public int PerRowKeys;
 
+    /// <summary>1 when the transform takes a per-element context and a per-row parameter from buffers.</summary>
+    public int Context;
+
     /// <summary>1 when row r adds an offset from a buffer to the launch offset.</summary>
     public int PerRowOffsets;
 

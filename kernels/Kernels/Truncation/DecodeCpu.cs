@@ -25,11 +25,13 @@ public static unsafe class DecodeCpu
     private const float MinPMargin = 0.01f;
 
     /// <summary>Samples every row with transform <typeparamref name="T"/>.</summary>
-    public static void Rows<T>(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint offsets, nint tokens, nint status, DecodeArgs args)
+    public static void Rows<T>(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint offsets, nint context,
+        nint parameters, nint tokens, nint status, DecodeArgs args)
         where T : struct, ILogitTransform =>
-        RowScheduler.For(args.Rows, args.Cols, new Job<T>(logits, temperatures, keys, topK, topP, minP, offsets, tokens, status, args));
+        RowScheduler.For(args.Rows, args.Cols, new Job<T>(logits, temperatures, keys, topK, topP, minP, offsets, context, parameters, tokens, status, args));
 
-    private readonly struct Job<T>(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint offsets, nint tokens, nint status, DecodeArgs args) : IRowJob
+    private readonly struct Job<T>(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint offsets, nint context,
+        nint parameters, nint tokens, nint status, DecodeArgs args) : IRowJob
         where T : struct, ILogitTransform
     {
         public void Run(int start, int end)
@@ -38,7 +40,7 @@ public static unsafe class DecodeCpu
             var buffers = scratch.Rows;
             for (int row = start; row < end; row++)
             {
-                var outcome = SampleRow<T>(row, (float*)logits + (long)row * args.Cols, args, buffers, scratch.TopK,
+                var outcome = SampleRow<T>(row, Input(row, logits, context, parameters, args), args, buffers, scratch.TopK,
                     (float*)temperatures, (RngKey*)keys, (int*)topK, (float*)topP, (float*)minP, (ulong*)offsets, out int token);
                 ((int*)tokens)[row] = token;
                 if (args.WriteStatus != 0)
@@ -48,7 +50,7 @@ public static unsafe class DecodeCpu
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static SampleStatus SampleRow<T>(int row, float* x, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
+    private static SampleStatus SampleRow<T>(int row, RowPass.Input x, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
         float* temperatures, RngKey* keys, int* topK, float* topP, float* minPs, ulong* offsets, out int token)
         where T : struct, ILogitTransform
     {
@@ -80,7 +82,7 @@ public static unsafe class DecodeCpu
     /// the row's outcome before drawing.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static SampleStatus Prepare<T>(int row, float* x, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
+    internal static SampleStatus Prepare<T>(int row, RowPass.Input x, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
         float* temperatures, int* topK, float* topP, float* minPs, out RowSetup setup)
         where T : struct, ILogitTransform
     {
@@ -117,6 +119,15 @@ public static unsafe class DecodeCpu
         gathered = false;
         StageMass(b.W, b.E, cols, setup.Rule);
         return Pad(cols);
+    }
+
+    /// <summary>Row <paramref name="row"/>'s input: its logits, with its context and parameter when the declaration has them.</summary>
+    internal static RowPass.Input Input(int row, nint logits, nint context, nint parameters, DecodeArgs args)
+    {
+        long start = (long)row * args.Cols;
+        return args.Context != 0
+            ? new RowPass.Input((float*)logits + start, (float*)context + start, ((float*)parameters)[row])
+            : (float*)logits + start;
     }
 
     internal static int Pad(int n) => (n + Lanes - 1) & ~(Lanes - 1);

@@ -22,14 +22,15 @@ public static class DecodeDevice
 {
     /// <summary>Samples row <c>Grid.IdxX</c> with transform <typeparamref name="T"/>. Launch with one group per row.</summary>
     public static void Row<T>(ArrayView<float> logits, ArrayView<float> temperatures, ArrayView<RngKey> keys, ArrayView<int> topK,
-        ArrayView<float> topP, ArrayView<float> minP, ArrayView<ulong> offsets, ArrayView<int> tokens, ArrayView<int> status, DecodeArgs args)
+        ArrayView<float> topP, ArrayView<float> minP, ArrayView<ulong> offsets, ArrayView<float> context, ArrayView<float> parameters,
+        ArrayView<int> tokens, ArrayView<int> status, DecodeArgs args)
         where T : struct, ILogitTransform
     {
         int row = Grid.IdxX;
         if (row >= args.Rows)
             return;
         ulong offset = args.PerRowOffsets != 0 ? args.Offset + offsets[row] : args.Offset;
-        var machine = Solve<T>(logits, temperatures, keys, topK, topP, minP, args, offset, false, out _);
+        var machine = Solve<T>(logits, temperatures, keys, topK, topP, minP, context, parameters, args, offset, false, out _);
         if (Group.IdxX == 0)
         {
             tokens[row] = machine.Token;
@@ -43,13 +44,14 @@ public static class DecodeDevice
     /// and 0 outside, or (<see cref="DecodeArgs.Masked"/>) the value inside and −inf (0 from probabilities) outside.
     /// </summary>
     public static void Truncate<T>(ArrayView<float> logits, ArrayView<float> temperatures, ArrayView<RngKey> keys, ArrayView<int> topK,
-        ArrayView<float> topP, ArrayView<float> minP, ArrayView<float> output, ArrayView<int> status, DecodeArgs args)
+        ArrayView<float> topP, ArrayView<float> minP, ArrayView<float> context, ArrayView<float> parameters, ArrayView<float> output,
+        ArrayView<int> status, DecodeArgs args)
         where T : struct, ILogitTransform
     {
         int row = Grid.IdxX;
         if (row >= args.Rows)
             return;
-        var machine = Solve<T>(logits, temperatures, keys, topK, topP, minP, args, 0, true, out var ctx);
+        var machine = Solve<T>(logits, temperatures, keys, topK, topP, minP, context, parameters, args, 0, true, out var ctx);
         int cols = args.Cols;
         bool probabilities = args.Probabilities != 0;
         float outside = TruncationValues.Outside(machine.Outcome, args.Masked != 0, probabilities);
@@ -65,7 +67,7 @@ public static class DecodeDevice
             {
                 float e = machine.KeptMass(ctx, col);
                 if (e > 0f)
-                    value = args.Masked == 0 ? e * inverse : TruncationValues.Masked(default(T).Apply(logits[ctx.Start + col], col), temperature, probabilities);
+                    value = args.Masked == 0 ? e * inverse : TruncationValues.Masked(ctx.Transformed(col), temperature, probabilities);
             }
             output[ctx.Start + col] = value;
         }
@@ -75,7 +77,8 @@ public static class DecodeDevice
 
     // The row's first pass and its machine run to the end (a token, or the kept set with select).
     private static DecodeMachine Solve<T>(ArrayView<float> logits, ArrayView<float> temperatures, ArrayView<RngKey> keys, ArrayView<int> topK,
-        ArrayView<float> topP, ArrayView<float> minP, DecodeArgs args, ulong offset, bool select, out DecodeRow<T> ctx)
+        ArrayView<float> topP, ArrayView<float> minP, ArrayView<float> context, ArrayView<float> parameters, DecodeArgs args, ulong offset,
+        bool select, out DecodeRow<T> ctx)
         where T : struct, ILogitTransform
     {
         int row = Grid.IdxX;
@@ -85,6 +88,9 @@ public static class DecodeDevice
             Logits = logits,
             Start = (long)row * cols,
             Scale = args.PerRowTemperature != 0 ? SamplingMath.Log2Scale(temperatures[row]) : args.Scale,
+            HasContext = args.Context,
+            Context = context,
+            Parameter = args.Context != 0 ? parameters[row] : 0f,
         };
         float rowMinP = args.MinP != 0 ? minP[row] : 0f;
         bool probabilities = args.Probabilities != 0;

@@ -18,11 +18,25 @@ public struct DecodeRow<T> : IColumnMeasure where T : struct, ILogitTransform
     /// <summary>log2(e)/T.</summary>
     public float Scale;
 
+    /// <summary>1 when the transform takes <see cref="Context"/> and <see cref="Parameter"/>.</summary>
+    public int HasContext;
+
+    /// <summary>The per-element context [rows, cols] (read only with <see cref="HasContext"/>).</summary>
+    public ArrayView<float> Context;
+
+    /// <summary>The row's parameter for the transform.</summary>
+    public float Parameter;
+
     /// <summary>The mass rule (valid once the row is scanned: it holds max w).</summary>
     public MassRule Rule;
 
+    /// <summary>Transform(x) of a column, with its context when the declaration has one.</summary>
+    public readonly float Transformed(int col) => HasContext != 0
+        ? default(T).Apply(Logits[Start + col], col, Context[Start + col], Parameter)
+        : default(T).Apply(Logits[Start + col], col);
+
     /// <summary>w of a column.</summary>
-    public readonly float W(int col) => default(T).Apply(Logits[Start + col], col) * Scale;
+    public readonly float W(int col) => Transformed(col) * Scale;
 
     /// <summary>The mass of a column, 0 below min-p (top-k membership is the caller's).</summary>
     public readonly float Mass(float w) => Rule.Mass(w);

@@ -29,23 +29,26 @@ namespace Kernels;
 public sealed unsafe class DecodeSampler
 {
     /// <summary>The signature of a generated CPU kernel.</summary>
-    public delegate void CpuEntry(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint offsets, nint tokens, nint status, DecodeArgs args);
+    public delegate void CpuEntry(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint offsets, nint context, nint parameters, nint tokens, nint status, DecodeArgs args);
 
-    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>, DecodeArgs> _ilgpu;
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<ulong>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, DecodeArgs> _ilgpu;
     private readonly CpuEntry _cpu;
     private readonly DecodeStages _stages;
 
     /// <summary>Describes a generated sampler.</summary>
-    public DecodeSampler(TemperatureMode temperature, bool perRowKeys, bool perRowOffsets, bool topK, bool topP, bool minP, bool probabilities,
-        Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>, DecodeArgs> ilgpu,
+    public DecodeSampler(DecodeStages stages, bool perRowKeys, bool perRowOffsets,
+        Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<ulong>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, DecodeArgs> ilgpu,
         CpuEntry cpu)
     {
-        _stages = new DecodeStages(temperature, topK, topP, minP, probabilities);
+        _stages = stages;
         PerRowKeys = perRowKeys;
         PerRowOffsets = perRowOffsets;
         _ilgpu = ilgpu;
         _cpu = cpu;
     }
+
+    /// <summary>The stages the declaration names.</summary>
+    public DecodeStages Stages => _stages;
 
     /// <summary>How the sampler takes its temperature.</summary>
     public TemperatureMode Temperature => _stages.Temperature;
@@ -80,26 +83,27 @@ public sealed unsafe class DecodeSampler
     public ulong Launch(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<int> tokens, int rows, int cols,
         float temperature = 1f, KernelBuffer<float>? temperatures = null, KernelBuffer<int>? topK = null, KernelBuffer<float>? topP = null,
         KernelBuffer<float>? minP = null, RngKey key = default, KernelBuffer<RngKey>? keys = null, ulong offset = 0,
-        KernelBuffer<int>? status = null, KernelBuffer<ulong>? offsets = null) =>
-        LaunchCore(runtime, logits, tokens, rows, cols, temperature, temperatures, topK, topP, minP, key, keys, offset, status, offsets, TruncationRules.MaxRounds);
+        KernelBuffer<int>? status = null, KernelBuffer<ulong>? offsets = null, KernelBuffer<float>? context = null, KernelBuffer<float>? parameters = null) =>
+        LaunchCore(runtime, logits, tokens, rows, cols, temperature, temperatures, topK, topP, minP, key, keys, offset, status, offsets, context, parameters, TruncationRules.MaxRounds);
 
     /// <summary><see cref="Launch"/> with a chosen number of rejection rounds (tests: 0 forces the exact-cutoff path).</summary>
     internal ulong LaunchWithRounds(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<int> tokens, int rows, int cols,
         float temperature, KernelBuffer<float>? temperatures, KernelBuffer<int>? topK, KernelBuffer<float>? topP,
         KernelBuffer<float>? minP, RngKey key, KernelBuffer<RngKey>? keys, ulong offset, KernelBuffer<int>? status, int rounds,
-        KernelBuffer<ulong>? offsets = null) =>
-        LaunchCore(runtime, logits, tokens, rows, cols, temperature, temperatures, topK, topP, minP, key, keys, offset, status, offsets, rounds);
+        KernelBuffer<ulong>? offsets = null, KernelBuffer<float>? context = null, KernelBuffer<float>? parameters = null) =>
+        LaunchCore(runtime, logits, tokens, rows, cols, temperature, temperatures, topK, topP, minP, key, keys, offset, status, offsets, context, parameters, rounds);
 
     private ulong LaunchCore(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<int> tokens, int rows, int cols,
         float temperature, KernelBuffer<float>? temperatures, KernelBuffer<int>? topK, KernelBuffer<float>? topP,
-        KernelBuffer<float>? minP, RngKey key, KernelBuffer<RngKey>? keys, ulong offset, KernelBuffer<int>? status, KernelBuffer<ulong>? offsets, int rounds)
+        KernelBuffer<float>? minP, RngKey key, KernelBuffer<RngKey>? keys, ulong offset, KernelBuffer<int>? status, KernelBuffer<ulong>? offsets,
+        KernelBuffer<float>? context, KernelBuffer<float>? parameters, int rounds)
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(rows, cols, temperature, key, offset, status is not null, rounds);
         Rng.RequireFloat64(runtime, "The decode sampler's float64 running sums need");
         Guard.Buffer(runtime, logits, Guard.Elements(rows, cols), nameof(logits));
         Guard.Buffer(runtime, tokens, rows, nameof(tokens));
-        _stages.CheckBuffers(runtime, rows, temperatures, topK, topP, minP);
+        _stages.CheckBuffers(runtime, rows, cols, temperatures, topK, topP, minP, context, parameters);
         if (PerRowKeys)
             Guard.Buffer(runtime, keys, rows, nameof(keys));
         if (PerRowOffsets)
@@ -111,12 +115,12 @@ public sealed unsafe class DecodeSampler
 
         if (runtime.IsIlgpu)
         {
-            LaunchIlgpu(runtime, logits, tokens, temperatures, topK, topP, minP, keys, offsets, status, args);
+            LaunchIlgpu(runtime, logits, tokens, temperatures, topK, topP, minP, keys, offsets, context, parameters, status, args);
         }
         else
         {
             runtime.ThrowIfDisposed();
-            _cpu((nint)logits.Host, HostAddress.Of(temperatures), HostAddress.Of(keys), HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), HostAddress.Of(offsets), (nint)tokens.Host, HostAddress.Of(status), args);
+            _cpu((nint)logits.Host, HostAddress.Of(temperatures), HostAddress.Of(keys), HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), HostAddress.Of(offsets), HostAddress.Of(context), HostAddress.Of(parameters), (nint)tokens.Host, HostAddress.Of(status), args);
         }
         return unchecked(offset + OffsetsPerLaunch);
     }
@@ -125,14 +129,15 @@ public sealed unsafe class DecodeSampler
     // Kept out of LaunchCore: its closure would otherwise be allocated on every call, cpu launches included.
     private void LaunchIlgpu(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<int> tokens, KernelBuffer<float>? temperatures,
         KernelBuffer<int>? topK, KernelBuffer<float>? topP, KernelBuffer<float>? minP, KernelBuffer<RngKey>? keys, KernelBuffer<ulong>? offsets,
-        KernelBuffer<int>? status, DecodeArgs args)
+        KernelBuffer<float>? context, KernelBuffer<float>? parameters, KernelBuffer<int>? status, DecodeArgs args)
     {
         var kernel = runtime.GetKernel(_ilgpu.Method, accelerator =>
             global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel(accelerator, _ilgpu));
         runtime.LaunchAndWait(() => kernel(
             new KernelConfig(args.Rows, runtime.GroupSize),
             logits.View, (temperatures ?? logits).View, keys is null ? default : keys.View, (topK ?? tokens).View,
-            (topP ?? logits).View, (minP ?? logits).View, offsets is null ? default : offsets.View, tokens.View, (status ?? tokens).View, args));
+            (topP ?? logits).View, (minP ?? logits).View, offsets is null ? default : offsets.View,
+            (context ?? logits).View, (parameters ?? logits).View, tokens.View, (status ?? tokens).View, args));
     }
 
     /// <summary>
@@ -143,7 +148,8 @@ public sealed unsafe class DecodeSampler
     public ulong Run(KernelRuntime runtime, ReadOnlySpan<float> logits, Span<int> tokens, int rows, int cols,
         float temperature = 1f, ReadOnlySpan<float> temperatures = default, ReadOnlySpan<int> topK = default, ReadOnlySpan<float> topP = default,
         ReadOnlySpan<float> minP = default, RngKey key = default, ReadOnlySpan<RngKey> keys = default, ulong offset = 0,
-        Span<int> status = default, ReadOnlySpan<ulong> offsets = default)
+        Span<int> status = default, ReadOnlySpan<ulong> offsets = default, ReadOnlySpan<float> context = default,
+        ReadOnlySpan<float> parameters = default)
     {
         Guard.Runtime(runtime, nameof(runtime));
         bool writeStatus = status.Length > 0;
@@ -157,7 +163,7 @@ public sealed unsafe class DecodeSampler
             Guard.Span(offsets.Length, rows, nameof(offsets));
         if (writeStatus)
             Guard.Span(status.Length, rows, nameof(status));
-        _stages.CheckSpans(rows, temperatures, topK, topP, minP);
+        _stages.CheckSpans(rows, cols, temperatures, topK, topP, minP, context, parameters);
         if (rows == 0)
             return unchecked(offset + OffsetsPerLaunch);
 
@@ -167,9 +173,10 @@ public sealed unsafe class DecodeSampler
             fixed (int* y = tokens, kk = topK, st = status)
             fixed (RngKey* k = keys)
             fixed (ulong* o = offsets)
+            fixed (float* c = context, cp = parameters)
             {
                 runtime.ThrowIfDisposed();
-                _cpu((nint)x, (nint)t, (nint)k, (nint)kk, (nint)pp, (nint)mp, (nint)o, (nint)y, (nint)st, args);
+                _cpu((nint)x, (nint)t, (nint)k, (nint)kk, (nint)pp, (nint)mp, (nint)o, (nint)c, (nint)cp, (nint)y, (nint)st, args);
             }
             return unchecked(offset + OffsetsPerLaunch);
         }
@@ -182,8 +189,10 @@ public sealed unsafe class DecodeSampler
         using var keyBuffer = PerRowKeys ? runtime.Upload(keys[..rows]) : null;
         using var statusBuffer = writeStatus ? runtime.Allocate<int>(rows) : null;
         using var offsetBuffer = PerRowOffsets ? runtime.Upload(offsets[..rows]) : null;
+        using var contextBuffer = _stages.Context ? runtime.Upload(context[..(int)Guard.Elements(rows, cols)]) : null;
+        using var parameterBuffer = _stages.Context ? runtime.Upload(parameters[..rows]) : null;
         ulong next = Launch(runtime, logitBuffer, tokenBuffer, rows, cols, temperature, temperatureBuffer, topKBuffer, topPBuffer,
-            minPBuffer, key, keyBuffer, offset, statusBuffer, offsetBuffer);
+            minPBuffer, key, keyBuffer, offset, statusBuffer, offsetBuffer, contextBuffer, parameterBuffer);
         tokenBuffer.CopyTo(tokens[..rows]);
         statusBuffer?.CopyTo(status[..rows]);
         return next;

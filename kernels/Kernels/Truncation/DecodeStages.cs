@@ -4,10 +4,11 @@ using Kernels.Runtime;
 namespace Kernels;
 
 /// <summary>
-/// The stages a decode-family declaration names (temperature, top-k, top-p, min-p, probabilities) and the checks and
-/// launch arguments that follow from them, shared by <see cref="DecodeSampler"/> and <see cref="TruncationKernel"/>.
+/// The stages a decode-family declaration names (temperature, top-k, top-p, min-p, probabilities, a transform with
+/// context) and the checks and launch arguments that follow from them, shared by <see cref="DecodeSampler"/> and
+/// <see cref="TruncationKernel"/>.
 /// </summary>
-public readonly struct DecodeStages(TemperatureMode temperature, bool topK, bool topP, bool minP, bool probabilities)
+public readonly struct DecodeStages(TemperatureMode temperature, bool topK, bool topP, bool minP, bool probabilities, bool context = false)
 {
     /// <summary>How the kernel takes its temperature.</summary>
     public TemperatureMode Temperature { get; } = temperature;
@@ -24,10 +25,18 @@ public readonly struct DecodeStages(TemperatureMode temperature, bool topK, bool
     /// <summary>Whether the rows are probabilities (non-negative, any scale) rather than logits.</summary>
     public bool Probabilities { get; } = probabilities;
 
+    /// <summary>Whether the transform takes a per-element context [rows, cols] and a per-row parameter [rows].</summary>
+    public bool Context { get; } = context;
+
     /// <summary>Checks the per-row parameter buffers the stages need.</summary>
-    public void CheckBuffers(KernelRuntime runtime, int rows, KernelBuffer<float>? temperatures, KernelBuffer<int>? topK,
-        KernelBuffer<float>? topP, KernelBuffer<float>? minP)
+    public void CheckBuffers(KernelRuntime runtime, int rows, int cols, KernelBuffer<float>? temperatures, KernelBuffer<int>? topK,
+        KernelBuffer<float>? topP, KernelBuffer<float>? minP, KernelBuffer<float>? context, KernelBuffer<float>? parameters)
     {
+        if (Context)
+        {
+            Guard.Buffer(runtime, context, Guard.Elements(rows, cols), nameof(context));
+            Guard.Buffer(runtime, parameters, rows, nameof(parameters));
+        }
         if (Temperature == TemperatureMode.PerRow)
             Guard.Buffer(runtime, temperatures, rows, nameof(temperatures));
         if (TopK)
@@ -42,8 +51,14 @@ public readonly struct DecodeStages(TemperatureMode temperature, bool topK, bool
     /// Checks the per-row parameter spans the stages need: their lengths, and their values, since on the host they are
     /// arguments (in device buffers they are data: a per-row status).
     /// </summary>
-    public void CheckSpans(int rows, ReadOnlySpan<float> temperatures, ReadOnlySpan<int> topK, ReadOnlySpan<float> topP, ReadOnlySpan<float> minP)
+    public void CheckSpans(int rows, int cols, ReadOnlySpan<float> temperatures, ReadOnlySpan<int> topK, ReadOnlySpan<float> topP,
+        ReadOnlySpan<float> minP, ReadOnlySpan<float> context, ReadOnlySpan<float> parameters)
     {
+        if (Context)
+        {
+            Guard.Span(context.Length, Guard.Elements(rows, cols), nameof(context));
+            Guard.Span(parameters.Length, rows, nameof(parameters));
+        }
         if (Temperature == TemperatureMode.PerRow)
             Guard.Span(temperatures.Length, rows, nameof(temperatures));
         if (TopK)
@@ -76,6 +91,7 @@ public readonly struct DecodeStages(TemperatureMode temperature, bool topK, bool
             TopK = TopK ? 1 : 0,
             TopP = TopP ? 1 : 0,
             MinP = MinP ? 1 : 0,
+            Context = Context ? 1 : 0,
             WriteStatus = writeStatus ? 1 : 0,
             Rounds = TruncationRules.MaxRounds,
         };

@@ -16,12 +16,46 @@ public static unsafe class RowPass
 {
     private const int Lanes = 8;
 
+    /// <summary>The row's input: the logits, and the transform's per-element context and row parameter when it takes them.</summary>
+    public readonly struct Input(float* x, float* context, float parameter)
+    {
+        /// <summary>The row's logits.</summary>
+        public readonly float* X = x;
+
+        /// <summary>The row's context (null: the transform takes none).</summary>
+        public readonly float* Context = context;
+
+        /// <summary>The row's parameter.</summary>
+        public readonly float Parameter = parameter;
+
+        /// <summary>A row without context.</summary>
+        public static implicit operator Input(float* x) => new(x, null, 0f);
+
+        /// <summary>Transform(x) of the eight columns from <paramref name="i"/> (all inside the row).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Transformed<T>(int i, Vector256<int> columns) where T : struct, ILogitTransform =>
+            Context == null
+                ? default(T).Apply(Vector256.Load(X + i), columns)
+                : default(T).Apply(Vector256.Load(X + i), columns, Vector256.Load(Context + i), Vector256.Create(Parameter));
+
+        /// <summary>Transform(x) of the columns from <paramref name="i"/> that are inside the row (loads stop at the end).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> TransformedTail<T>(int i, int cols, Vector256<int> columns) where T : struct, ILogitTransform =>
+            Context == null
+                ? default(T).Apply(SoftmaxCpu.Load(X, i, cols, 0f), columns)
+                : default(T).Apply(SoftmaxCpu.Load(X, i, cols, 0f), columns, SoftmaxCpu.Load(Context, i, cols, 0f), Vector256.Create(Parameter));
+
+        /// <summary>Transform(x) of one column.</summary>
+        public float Transformed<T>(int col) where T : struct, ILogitTransform =>
+            Context == null ? default(T).Apply(X[col], col) : default(T).Apply(X[col], col, Context[col], Parameter);
+    }
+
     /// <summary>
     /// Reads row <paramref name="x"/>: stores w into <paramref name="stage"/> (padded with −inf to a multiple of eight)
     /// when it is not null, admits columns into <paramref name="collector"/> (reset to k) when it is not null.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run<T>(float* x, int cols, float scale, float* stage, TopKCollector? collector, int k,
+    public static void Run<T>(Input x, int cols, float scale, float* stage, TopKCollector? collector, int k,
         out float max, out float min, out bool nan)
         where T : struct, ILogitTransform
     {
@@ -53,8 +87,8 @@ public static unsafe class RowPass
         var threshold = Vector256.Create(collector?.Threshold ?? float.PositiveInfinity);
         for (; i <= cols - 2 * Lanes; i += 2 * Lanes)
         {
-            var a = default(T).Apply(Vector256.Load(x + i), Vector256.Create(i) + Vector256<int>.Indices) * vscale;
-            var b = default(T).Apply(Vector256.Load(x + i + Lanes), Vector256.Create(i + Lanes) + Vector256<int>.Indices) * vscale;
+            var a = x.Transformed<T>(i, Vector256.Create(i) + Vector256<int>.Indices) * vscale;
+            var b = x.Transformed<T>(i + Lanes, Vector256.Create(i + Lanes) + Vector256<int>.Indices) * vscale;
             vnan |= Avx.IsSupported ? Avx.Compare(a, b, FloatComparisonMode.UnorderedNonSignaling) : ~Vector256.Equals(a, a) | ~Vector256.Equals(b, b);
             vmax = Vector256.MaxNative(vmax, a);
             vmax2 = Vector256.MaxNative(vmax2, b);
@@ -89,12 +123,12 @@ public static unsafe class RowPass
 
     // Eight columns from i, any of them past the end: those lanes hold −inf.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Tail<T>(float* x, int i, int cols, Vector256<float> scale, Vector256<int> end, out Vector256<float> inside)
+    private static Vector256<float> Tail<T>(Input x, int i, int cols, Vector256<float> scale, Vector256<int> end, out Vector256<float> inside)
         where T : struct, ILogitTransform
     {
         var columns = Vector256.Create(i) + Vector256<int>.Indices;
         inside = Vector256.LessThan(columns, end).AsSingle();
-        return Vector256.ConditionalSelect(inside, default(T).Apply(SoftmaxCpu.Load(x, i, cols, 0f), columns) * scale,
+        return Vector256.ConditionalSelect(inside, x.TransformedTail<T>(i, cols, columns) * scale,
             Vector256.Create(float.NegativeInfinity));
     }
 

@@ -15,11 +15,13 @@ public static unsafe class TruncateCpu
     private const int Lanes = 8;
 
     /// <summary>Writes every row's truncated distribution with transform <typeparamref name="T"/>.</summary>
-    public static void Rows<T>(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint output, nint status, DecodeArgs args)
+    public static void Rows<T>(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint context, nint parameters,
+        nint output, nint status, DecodeArgs args)
         where T : struct, ILogitTransform =>
-        RowScheduler.For(args.Rows, args.Cols, new Job<T>(logits, temperatures, topK, topP, minP, output, status, args));
+        RowScheduler.For(args.Rows, args.Cols, new Job<T>(logits, temperatures, topK, topP, minP, context, parameters, output, status, args));
 
-    private readonly struct Job<T>(nint logits, nint temperatures, nint topK, nint topP, nint minP, nint output, nint status, DecodeArgs args) : IRowJob
+    private readonly struct Job<T>(nint logits, nint temperatures, nint topK, nint topP, nint minP, nint context, nint parameters, nint output,
+        nint status, DecodeArgs args) : IRowJob
         where T : struct, ILogitTransform
     {
         public void Run(int start, int end)
@@ -28,7 +30,7 @@ public static unsafe class TruncateCpu
             for (int row = start; row < end; row++)
             {
                 long at = (long)row * args.Cols;
-                var outcome = Row<T>(row, (float*)logits + at, (float*)output + at, args, scratch.Rows, scratch.TopK,
+                var outcome = Row<T>(row, DecodeCpu.Input(row, logits, context, parameters, args), (float*)output + at, args, scratch.Rows, scratch.TopK,
                     (float*)temperatures, (int*)topK, (float*)topP, (float*)minP);
                 if (args.WriteStatus != 0)
                     ((int*)status)[row] = (int)outcome;
@@ -37,7 +39,7 @@ public static unsafe class TruncateCpu
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static SampleStatus Row<T>(int row, float* x, float* y, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
+    private static SampleStatus Row<T>(int row, RowPass.Input x, float* y, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
         float* temperatures, int* topK, float* topP, float* minPs)
         where T : struct, ILogitTransform
     {
@@ -89,7 +91,8 @@ public static unsafe class TruncateCpu
 
     private struct Writer
     {
-        public float* X, Y;
+        public RowPass.Input X;
+        public float* Y;
         public bool Masked, Probabilities, HasPivot;
         public float Temperature, PivotW;
         public int PivotCol;
@@ -99,7 +102,7 @@ public static unsafe class TruncateCpu
 
         // A kept column's value (as DecodeDevice.Truncate computes it).
         public readonly float Value<T>(float e, int col) where T : struct, ILogitTransform =>
-            Masked ? TruncationValues.Masked(default(T).Apply(X[col], col), Temperature, Probabilities) : e * (float)(1.0 / Mass);
+            Masked ? TruncationValues.Masked(X.Transformed<T>(col), Temperature, Probabilities) : e * (float)(1.0 / Mass);
 
         // The whole staged row: probabilities eight lanes at a time, masked values column by column where kept.
         public readonly void Dense<T>(float* w, float* e, int cols, float outside) where T : struct, ILogitTransform

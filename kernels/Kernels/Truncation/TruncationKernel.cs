@@ -24,18 +24,18 @@ namespace Kernels;
 public sealed unsafe class TruncationKernel
 {
     /// <summary>The signature of a generated CPU kernel (the keys are unused).</summary>
-    public delegate void CpuEntry(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint output, nint status, DecodeArgs args);
+    public delegate void CpuEntry(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint context, nint parameters, nint output, nint status, DecodeArgs args);
 
-    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, DecodeArgs> _ilgpu;
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, DecodeArgs> _ilgpu;
     private readonly CpuEntry _cpu;
     private readonly DecodeStages _stages;
 
     /// <summary>Describes a generated truncation kernel.</summary>
-    public TruncationKernel(TemperatureMode temperature, bool topK, bool topP, bool minP, bool probabilities, TruncationOutput output,
-        Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, DecodeArgs> ilgpu,
+    public TruncationKernel(DecodeStages stages, TruncationOutput output,
+        Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, DecodeArgs> ilgpu,
         CpuEntry cpu)
     {
-        _stages = new DecodeStages(temperature, topK, topP, minP, probabilities);
+        _stages = stages;
         Output = output;
         _ilgpu = ilgpu;
         _cpu = cpu;
@@ -55,7 +55,7 @@ public sealed unsafe class TruncationKernel
     /// </summary>
     public void Launch(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<float> output, int rows, int cols,
         float temperature = 1f, KernelBuffer<float>? temperatures = null, KernelBuffer<int>? topK = null, KernelBuffer<float>? topP = null,
-        KernelBuffer<float>? minP = null, KernelBuffer<int>? status = null)
+        KernelBuffer<float>? minP = null, KernelBuffer<int>? status = null, KernelBuffer<float>? context = null, KernelBuffer<float>? parameters = null)
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(rows, cols, temperature, status is not null);
@@ -63,30 +63,31 @@ public sealed unsafe class TruncationKernel
         Guard.Buffer(runtime, logits, Guard.Elements(rows, cols), nameof(logits));
         Guard.Buffer(runtime, output, Guard.Elements(rows, cols), nameof(output));
         Guard.Distinct(logits, output, nameof(output));
-        _stages.CheckBuffers(runtime, rows, temperatures, topK, topP, minP);
+        _stages.CheckBuffers(runtime, rows, cols, temperatures, topK, topP, minP, context, parameters);
         if (status is not null)
             Guard.Buffer(runtime, status, rows, nameof(status));
         if (rows == 0)
             return;
         if (runtime.IsIlgpu)
         {
-            LaunchIlgpu(runtime, logits, output, temperatures, topK, topP, minP, status, args);
+            LaunchIlgpu(runtime, logits, output, temperatures, topK, topP, minP, context, parameters, status, args);
             return;
         }
         runtime.ThrowIfDisposed();
-        _cpu((nint)logits.Host, HostAddress.Of(temperatures), 0, HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), (nint)output.Host, HostAddress.Of(status), args);
+        _cpu((nint)logits.Host, HostAddress.Of(temperatures), 0, HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), HostAddress.Of(context), HostAddress.Of(parameters), (nint)output.Host, HostAddress.Of(status), args);
     }
 
     // Kept out of Launch: its closure would otherwise be allocated on every call, cpu launches included.
     private void LaunchIlgpu(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<float> output, KernelBuffer<float>? temperatures,
-        KernelBuffer<int>? topK, KernelBuffer<float>? topP, KernelBuffer<float>? minP, KernelBuffer<int>? status, DecodeArgs args)
+        KernelBuffer<int>? topK, KernelBuffer<float>? topP, KernelBuffer<float>? minP, KernelBuffer<float>? context, KernelBuffer<float>? parameters,
+        KernelBuffer<int>? status, DecodeArgs args)
     {
         var kernel = runtime.GetKernel(_ilgpu.Method, accelerator =>
             global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel(accelerator, _ilgpu));
         runtime.LaunchAndWait(() => kernel(
             new KernelConfig(args.Rows, runtime.GroupSize),
             logits.View, (temperatures ?? logits).View, default, topK?.View ?? default,
-            (topP ?? logits).View, (minP ?? logits).View, output.View, status?.View ?? default, args));
+            (topP ?? logits).View, (minP ?? logits).View, (context ?? logits).View, (parameters ?? logits).View, output.View, status?.View ?? default, args));
     }
 
     /// <summary>
@@ -97,7 +98,8 @@ public sealed unsafe class TruncationKernel
     /// </summary>
     public void Run(KernelRuntime runtime, ReadOnlySpan<float> logits, Span<float> output, int rows, int cols,
         float temperature = 1f, ReadOnlySpan<float> temperatures = default, ReadOnlySpan<int> topK = default, ReadOnlySpan<float> topP = default,
-        ReadOnlySpan<float> minP = default, Span<int> status = default)
+        ReadOnlySpan<float> minP = default, Span<int> status = default, ReadOnlySpan<float> context = default,
+        ReadOnlySpan<float> parameters = default)
     {
         Guard.Runtime(runtime, nameof(runtime));
         bool writeStatus = status.Length > 0;
@@ -110,7 +112,7 @@ public sealed unsafe class TruncationKernel
             throw new ArgumentException("output must not overlap logits for this kernel.", nameof(output));
         if (writeStatus)
             Guard.Span(status.Length, rows, nameof(status));
-        _stages.CheckSpans(rows, temperatures, topK, topP, minP);
+        _stages.CheckSpans(rows, cols, temperatures, topK, topP, minP, context, parameters);
         if (rows == 0)
             return;
 
@@ -118,9 +120,10 @@ public sealed unsafe class TruncationKernel
         {
             fixed (float* x = logits, y = output, t = temperatures, pp = topP, mp = minP)
             fixed (int* kk = topK, st = status)
+            fixed (float* c = context, cp = parameters)
             {
                 runtime.ThrowIfDisposed();
-                _cpu((nint)x, (nint)t, 0, (nint)kk, (nint)pp, (nint)mp, (nint)y, (nint)st, args);
+                _cpu((nint)x, (nint)t, 0, (nint)kk, (nint)pp, (nint)mp, (nint)c, (nint)cp, (nint)y, (nint)st, args);
             }
             return;
         }
@@ -131,7 +134,10 @@ public sealed unsafe class TruncationKernel
         using var topPBuffer = _stages.TopP ? runtime.Upload(topP[..rows]) : null;
         using var minPBuffer = _stages.MinP ? runtime.Upload(minP[..rows]) : null;
         using var statusBuffer = writeStatus ? runtime.Allocate<int>(rows) : null;
-        Launch(runtime, logitBuffer, outputBuffer, rows, cols, temperature, temperatureBuffer, topKBuffer, topPBuffer, minPBuffer, statusBuffer);
+        using var contextBuffer = _stages.Context ? runtime.Upload(context[..(int)elements]) : null;
+        using var parameterBuffer = _stages.Context ? runtime.Upload(parameters[..rows]) : null;
+        Launch(runtime, logitBuffer, outputBuffer, rows, cols, temperature, temperatureBuffer, topKBuffer, topPBuffer, minPBuffer, statusBuffer,
+            contextBuffer, parameterBuffer);
         outputBuffer.CopyTo(output[..(int)elements]);
         statusBuffer?.CopyTo(status[..rows]);
     }
