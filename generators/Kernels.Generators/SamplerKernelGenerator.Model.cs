@@ -14,4 +14,5 @@ internal sealed record SamplerKernelInfo(
     bool MinP,
     bool Probabilities,
     TruncationOutput Output,
+    TopHMode TopHMode,
     TransformInfo? Transform);

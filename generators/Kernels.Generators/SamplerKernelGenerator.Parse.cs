@@ -37,6 +37,8 @@ public sealed partial class SamplerKernelGenerator
             var mode = GumbelSoftmaxMode.Soft;
             bool modeSet = false, outputSet = false;
             var output = TruncationOutput.Probabilities;
+            var topHMode = TopHMode.Reference;
+            bool topHModeSet = false;
             string? transformName = null;
             foreach (var pair in attribute.NamedArguments)
             {
@@ -53,6 +55,7 @@ public sealed partial class SamplerKernelGenerator
                     case "MinP" when pair.Value.Value is bool value: minP = value; break;
                     case "Probabilities" when pair.Value.Value is bool value: probabilities = value; break;
                     case "Output" when pair.Value.Value is int value: output = (TruncationOutput)value; outputSet = true; break;
+                    case "TopHMode" when pair.Value.Value is int value: topHMode = (TopHMode)value; topHModeSet = true; break;
                     case "Transform": transformName = pair.Value.Value as string; break;
                 }
             }
@@ -61,6 +64,10 @@ public sealed partial class SamplerKernelGenerator
             CheckDefined(temperature, "Temperature", attributeLocation, diagnostics);
             CheckDefined(mode, "Mode", attributeLocation, diagnostics);
             CheckDefined(output, "Output", attributeLocation, diagnostics);
+            CheckDefined(topHMode, "TopHMode", attributeLocation, diagnostics);
+            if (topHModeSet && kind != SamplerKind.TopH)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
+                    "TopHMode", nameof(SamplerKind.TopH), type.Name, kind.ToString()));
             if (logProbabilities && kind != SamplerKind.Categorical)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerOptionNotApplicable, attributeLocation,
                     "LogProbabilities", nameof(SamplerKind.Categorical), type.Name, kind.ToString()));
@@ -102,7 +109,7 @@ public sealed partial class SamplerKernelGenerator
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SamplerTransformNotPortable, methodLocation, transformName, call));
                 },
                 kind is SamplerKind.Decode or SamplerKind.Truncate ? null : $"a {kind} sampler");
-            return hierarchy is null ? null : new SamplerKernelInfo(hierarchy, kind, temperature, perRowKeys, perRowOffsets, logProbabilities, mode, topK, topP, minP, probabilities, output, transform);
+            return hierarchy is null ? null : new SamplerKernelInfo(hierarchy, kind, temperature, perRowKeys, perRowOffsets, logProbabilities, mode, topK, topP, minP, probabilities, output, topHMode, transform);
         }
 
         private static void CheckDefined<TEnum>(TEnum value, string name, Location? location, List<DiagnosticInfo> diagnostics) where TEnum : struct, Enum

@@ -29,7 +29,7 @@ public sealed class FuzzTests
         "SamplerKind.Categorical", "SamplerKind.GumbelTopK", "SamplerKind.GumbelSoftmax", "(SamplerKind)99", "PerRowKeys = true",
         "PerRowKeys = 2", "LogProbabilities = true", "Mode = GumbelSoftmaxMode.Hard", "Mode = (GumbelSoftmaxMode)9",
         "Temperature = TemperatureMode.PerRow", "Transform = nameof(F)", "Transform = \"Nope\"", "Mode = ",
-        "SamplerKind.Decode", "SamplerKind.TopK", "SamplerKind.TopH", "SamplerKind.Mirostat", "SamplerKind.Truncate", "Output = TruncationOutput.Masked", "TopK = true", "TopP = true", "MinP = true", "TopP = 1",
+        "SamplerKind.Decode", "SamplerKind.TopK", "SamplerKind.TopH", "SamplerKind.Mirostat", "SamplerKind.Truncate", "Output = TruncationOutput.Masked", "TopHMode = TopHMode.Normalized", "TopK = true", "TopP = true", "MinP = true", "TopP = 1",
     };
     private static readonly string[] SparseArguments =
     {

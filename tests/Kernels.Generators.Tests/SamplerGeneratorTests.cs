@@ -111,6 +111,8 @@ public sealed class SamplerDiagnosticsTests
         var output = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.Decode, TopP = true, Output = TruncationOutput.Masked)] public static partial class Tokens;");
         Assert.That(Single(output, "KRN1101").GetMessage(), Does.Contain("Output").And.Contain("Truncate").And.Contain("Decode"));
         var keys = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.Truncate, TopP = true, PerRowKeys = true)] public static partial class Renormalise;");
+        var mode = SamplerHarness.Run(Usings + "[SamplerKernel(SamplerKind.Mirostat, TopHMode = TopHMode.Normalized)] public static partial class Adaptive;");
+        Assert.That(Single(mode, "KRN1101").GetMessage(), Does.Contain("TopHMode").And.Contain("TopH").And.Contain("Mirostat"));
         Assert.That(Single(keys, "KRN1101").GetMessage(), Does.Contain("PerRowKeys").And.Contain("randomised").And.Contain("Truncate"));
         Assert.That(output.Result.GeneratedTrees, Is.Empty);
         Assert.That(keys.Result.GeneratedTrees, Is.Empty);

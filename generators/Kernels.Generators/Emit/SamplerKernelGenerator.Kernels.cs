@@ -70,7 +70,8 @@ public sealed partial class SamplerKernelGenerator
                 {
                     Descriptor = "global::Kernels.AdaptiveSampler",
                     Args = "global::Kernels.AdaptiveArgs",
-                    Device = model.Kind == SamplerKind.TopH ? "global::Kernels.AdaptiveDevice.TopH" : "global::Kernels.AdaptiveDevice.Mirostat",
+                    Device = model.Kind == SamplerKind.Mirostat ? "global::Kernels.AdaptiveDevice.Mirostat"
+                        : model.TopHMode == TopHMode.Normalized ? "global::Kernels.AdaptiveDevice.TopHNormalized" : "global::Kernels.AdaptiveDevice.TopH",
                     Cpu = "global::Kernels.AdaptiveCpu.Rows",
                     IlgpuTail = $"{FloatView} alpha, {FloatView} tau, {FloatView} eta, {FloatView} mu, {IntView} tokens, {IntView} status, {IntView} kept",
                     CpuTail = "nint alpha, nint tau, nint eta, nint mu, nint tokens, nint status, nint kept",

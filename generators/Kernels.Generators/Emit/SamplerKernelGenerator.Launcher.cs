@@ -41,7 +41,7 @@ public sealed partial class SamplerKernelGenerator
                     break;
                 case SamplerKind.TopH:
                 case SamplerKind.Mirostat:
-                    w.Line($"    global::Kernels.SamplerKind.{model.Kind}, {temperature}, {keys}, IlgpuKernel, CpuKernel);");
+                    w.Line($"    global::Kernels.SamplerKind.{model.Kind}, {temperature}, {keys}, IlgpuKernel, CpuKernel, global::Kernels.TopHMode.{model.TopHMode});");
                     break;
                 case SamplerKind.Decode:
                     w.Line($"    new global::Kernels.DecodeStages({temperature}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, {Bool(model.Probabilities)}, {Bool(TakesContext(model))}), {keys}, {Bool(model.PerRowOffsets)}, IlgpuKernel, CpuKernel);");

@@ -61,6 +61,13 @@ public static partial class ServingDecodeSample;
 public static partial class TopHSample;
 
 /// <summary>
+/// <see cref="TopHSample"/> with the paper's normalised rule H(q) ≤ α·H(p) (<see cref="TopHMode.Normalized"/>): the
+/// entropy of the renormalised kept prefix against the entropy of the whole row's distribution.
+/// </summary>
+[SamplerKernel(SamplerKind.TopH, TopHMode = TopHMode.Normalized, Temperature = TemperatureMode.PerRow, PerRowKeys = true)]
+public static partial class TopHNormalizedSample;
+
+/// <summary>
 /// Mirostat decoding for batched serving: per-request temperature, τ, η, <see cref="RngKey"/> and state μ (read and
 /// updated by the kernel; start at 2τ), one token per row and a per-row <see cref="SampleStatus"/>. See
 /// <see cref="AdaptiveSampler"/>.

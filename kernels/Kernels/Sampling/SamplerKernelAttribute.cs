@@ -52,6 +52,9 @@ public sealed class SamplerKernelAttribute : Attribute
     /// </summary>
     public bool PerRowOffsets { get; set; }
 
+    /// <summary><see cref="SamplerKind.TopH"/> only: the reference code's stopping rule (default) or the normalised one.</summary>
+    public TopHMode TopHMode { get; set; } = TopHMode.Reference;
+
     /// <summary><see cref="SamplerKind.Truncate"/> only: renormalised probabilities (default) or masked values.</summary>
     public TruncationOutput Output { get; set; } = TruncationOutput.Probabilities;
 

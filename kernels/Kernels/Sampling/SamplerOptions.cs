@@ -48,6 +48,22 @@ public enum SamplerKind
     Truncate = 7,
 }
 
+/// <summary>Which stopping rule a <see cref="SamplerKind.TopH"/> sampler applies.</summary>
+public enum TopHMode
+{
+    /// <summary>
+    /// The reference code's rule: the longest prefix of the top n whose partial entropy −Σ p log2 p stays within α
+    /// times the top-n partial entropy (unnormalised sums over the top n).
+    /// </summary>
+    Reference = 0,
+
+    /// <summary>
+    /// The paper's and README's rule H(q) ≤ α·H(p): the greedy prefix (at most n columns) whose renormalised
+    /// distribution q has an entropy within α times the entropy of the whole row's distribution p.
+    /// </summary>
+    Normalized = 1,
+}
+
 /// <summary>What a <see cref="SamplerKind.Truncate"/> kernel writes per element.</summary>
 public enum TruncationOutput
 {

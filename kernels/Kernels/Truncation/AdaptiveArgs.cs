@@ -18,6 +18,9 @@ public struct AdaptiveArgs
     /// <summary>Top-H's n (per launch).</summary>
     public int TopN;
 
+    /// <summary>1 for Top-H's normalised rule (<see cref="TopHMode.Normalized"/>).</summary>
+    public int Normalized;
+
     /// <summary>log2(e)/T for a scalar temperature (log2(e) without one).</summary>
     public float Scale;
 

@@ -69,13 +69,14 @@ public static unsafe class AdaptiveCpu
         int padded = DecodeCpu.Pad(cols);
         DecodeCpu.StageMass(w, e, cols, rule);
         double z = StagedDraw.MassBefore(w, e, new DenseColumns(), padded, false, 0f, 0);
+        double entropy = args.Normalized != 0 ? AdaptiveRules.RowEntropy(z, Spread(w, e, cols, max)) : 0.0;
         var top = collector.Finish();
         fixed (ulong* sorted = top)
         {
             var rankedRow = new Ranked(sorted);
-            count = mirostat
-                ? default(MirostatRule).Count(rankedRow, ranked, max, z, cols, alpha, mu)
-                : default(TopHRule).Count(rankedRow, ranked, max, z, cols, alpha, mu);
+            count = mirostat ? default(MirostatRule).Count(rankedRow, ranked, max, z, cols, alpha, mu, entropy)
+                : args.Normalized != 0 ? default(TopHNormalizedRule).Count(rankedRow, ranked, max, z, cols, alpha, mu, entropy)
+                : default(TopHRule).Count(rankedRow, ranked, max, z, cols, alpha, mu, entropy);
         }
 
         double u = args.Uniform(args.PerRowKeys != 0 ? keys[row] : Rng.RowKey(args.Key, row));
@@ -105,6 +106,15 @@ public static unsafe class AdaptiveCpu
         if (mirostat)
             mus[row] = AdaptiveRules.NextMu(mu, tau, eta, w[token], max, z);
         return SampleStatus.Sampled;
+    }
+
+    // Σ e·(M − w) over the staged row, for the row's entropy.
+    private static double Spread(float* w, float* e, int cols, float max)
+    {
+        double spread = 0.0;
+        for (int i = 0; i < cols; i++)
+            spread += AdaptiveRules.Spread(w[i], max, e[i]);
+        return spread;
     }
 
     // The k-th column of the whole row in the order (Mirostat with k above the ranked columns): a quickselect.

@@ -27,6 +27,12 @@ public static class AdaptiveDevice
         where T : struct, ILogitTransform =>
         Row<T, MirostatRule>(logits, temperatures, keys, alpha, tau, eta, mu, tokens, status, kept, args);
 
+    /// <summary>Top-H with the normalised rule (<see cref="TopHMode.Normalized"/>): launch one group per row.</summary>
+    public static void TopHNormalized<T>(ArrayView<float> logits, ArrayView<float> temperatures, ArrayView<RngKey> keys, ArrayView<float> alpha,
+        ArrayView<float> tau, ArrayView<float> eta, ArrayView<float> mu, ArrayView<int> tokens, ArrayView<int> status, ArrayView<int> kept, AdaptiveArgs args)
+        where T : struct, ILogitTransform =>
+        Row<T, TopHNormalizedRule>(logits, temperatures, keys, alpha, tau, eta, mu, tokens, status, kept, args);
+
     private static void Row<T, TRule>(ArrayView<float> logits, ArrayView<float> temperatures, ArrayView<RngKey> keys, ArrayView<float> alpha,
         ArrayView<float> tau, ArrayView<float> eta, ArrayView<float> mu, ArrayView<int> tokens, ArrayView<int> status, ArrayView<int> kept, AdaptiveArgs args)
         where T : struct, ILogitTransform
@@ -55,7 +61,7 @@ public static class AdaptiveDevice
 
         float max = ctx.ScanMax(cols, false, out bool poisoned);
         ctx.Rule = new MassRule(max, 0f, false);
-        var machine = AdaptiveMachine.Start(TruncationRules.Outcome(valid ? ctx.Scale : float.NaN, 1f, 0f, poisoned, TruncationRules.Empty(max, false)), args, a, m);
+        var machine = AdaptiveMachine.Start(TruncationRules.Outcome(valid ? ctx.Scale : float.NaN, 1f, 0f, poisoned, TruncationRules.Empty(max, false)), args, a, m, default(TRule).NeedsEntropy);
         var key = args.PerRowKeys != 0 ? keys[row] : Rng.RowKey(args.Key, row);
         var ranked = new SharedRanked { Values = rankedW, Columns = rankedCol, Order = order };
 

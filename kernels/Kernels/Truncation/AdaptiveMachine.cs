@@ -11,7 +11,7 @@ namespace Kernels;
 /// </summary>
 public struct AdaptiveMachine
 {
-    private const int Total = 0, RankSearch = 1, Gather = 2, CutSearch = 3, CutMass = 4, Draw = 5, Finished = 6;
+    private const int Total = 0, RankSearch = 1, Gather = 2, CutSearch = 3, CutMass = 4, Draw = 5, Finished = 6, Spread = 7;
 
     private int _stage;
     private PrefixSearch _search;
@@ -21,6 +21,10 @@ public struct AdaptiveMachine
     private int _cols;
     private float _alpha;
     private float _mu;
+    private int _needsEntropy;
+
+    /// <summary>The row's entropy in bits (after the spread step; rules that need it only).</summary>
+    public double Entropy;
 
     /// <summary>How many columns are ranked (the gathered top of the row).</summary>
     public int Ranked;
@@ -41,8 +45,9 @@ public struct AdaptiveMachine
     public SampleStatus Outcome;
 
     /// <summary>Starts a row whose first pass gave <paramref name="outcome"/>.</summary>
-    public static AdaptiveMachine Start(SampleStatus outcome, AdaptiveArgs args, float alpha, float mu) => new()
+    public static AdaptiveMachine Start(SampleStatus outcome, AdaptiveArgs args, float alpha, float mu, bool needsEntropy) => new()
     {
+        _needsEntropy = needsEntropy ? 1 : 0,
         Outcome = outcome,
         Token = SamplingMath.NoToken,
         Ranked = args.Ranked,
@@ -76,6 +81,8 @@ public struct AdaptiveMachine
                 return _ranked.Keeps(key, col) ? 1.0 : 0.0;
             case Total:
                 return ctx.Mass(w);
+            case Spread:
+                return AdaptiveRules.Spread(w, ctx.Max, ctx.Mass(w));
             default: // CutMass, Draw: the kept set
                 return _hasCut == 0 || _cut.Keeps(key, col) ? ctx.Mass(w) : 0.0;
         }
@@ -91,13 +98,14 @@ public struct AdaptiveMachine
         {
             case Total:
                 Z = total;
-                if (Ranked < _cols)
-                {
-                    _search = PrefixSearch.Start(Ranked, _cols);
-                    _stage = RankSearch;
-                }
+                if (_needsEntropy != 0)
+                    _stage = Spread;
                 else
-                    _stage = Gather;
+                    StartRanking();
+                break;
+            case Spread:
+                Entropy = AdaptiveRules.RowEntropy(Z, total);
+                StartRanking();
                 break;
             case RankSearch:
                 _search.Advance(total);
@@ -129,13 +137,25 @@ public struct AdaptiveMachine
         }
     }
 
+    // The top columns: a threshold search when they are not the whole row, then their gathering.
+    private void StartRanking()
+    {
+        if (Ranked < _cols)
+        {
+            _search = PrefixSearch.Start(Ranked, _cols);
+            _stage = RankSearch;
+        }
+        else
+            _stage = Gather;
+    }
+
     // The kept count from the ranked columns, then the kept set: all columns, the ranked prefix, or a top-k search.
     private void Decide<T, TRow, TRule>(DecodeRow<T> ctx, TRow ranked)
         where T : struct, ILogitTransform
         where TRow : struct, ISortedRow
         where TRule : struct, IAdaptiveRule
     {
-        int count = default(TRule).Count(ranked, Ranked, ctx.Max, Z, _cols, _alpha, _mu);
+        int count = default(TRule).Count(ranked, Ranked, ctx.Max, Z, _cols, _alpha, _mu, Entropy);
         Count = count;
         if (count >= _cols)
         {

@@ -87,6 +87,41 @@ public static class AdaptiveRules
         return kept;
     }
 
+    /// <summary>
+    /// The entropy in bits of the whole row's distribution from Z = Σ e and <paramref name="spread"/> = Σ e·(M − w):
+    /// −Σ p log2 p = log2 Z + spread/Z.
+    /// </summary>
+    public static double RowEntropy(double total, double spread) => Log2(total) + spread / total;
+
+    /// <summary>A column's term of <see cref="RowEntropy"/>'s spread: e·(M − w), 0 where e = 0.</summary>
+    public static double Spread(float w, float max, float e) => e > 0f ? e * ((double)max - w) : 0.0;
+
+    /// <summary>
+    /// Top-H's normalised kept count: the greedy prefix of the first <paramref name="n"/> columns whose renormalised
+    /// entropy H(q_c) = H_c/σ_c + log2 σ_c (H_c the partial entropy, σ_c the partial mass) stays ≤ α·H(p), with H(p)
+    /// <paramref name="entropy"/>; at least 1 (a single column has H(q) = 0).
+    /// </summary>
+    public static int TopHNormalizedCount<TRow>(TRow row, int n, float max, double total, float alpha, double entropy) where TRow : struct, ISortedRow
+    {
+        double log2Total = Log2(total);
+        double bound = alpha * entropy;
+        double h = Entropy(row.W(0), max, total, log2Total);
+        double mass = PortableMath.Exp2(row.W(0) - max) / total;
+        int kept = 1;
+        for (int i = 1; i < n; i++)
+        {
+            float e = PortableMath.Exp2(row.W(i) - max);
+            if (!(e > 0f))
+                break; // zero-probability columns add nothing and are never drawn
+            h += Entropy(row.W(i), max, total, log2Total);
+            mass += e / total;
+            if (h / mass + Log2(mass) > bound)
+                break;
+            kept = i + 1;
+        }
+        return kept;
+    }
+
     /// <summary>Mirostat's Zipf exponent ŝ from the first <paramref name="ranked"/> columns of <paramref name="row"/>.</summary>
     public static double ZipfExponent<TRow>(TRow row, int ranked) where TRow : struct, ISortedRow
     {
@@ -135,8 +170,14 @@ public interface IAdaptiveRule
     /// <summary>Whether this is Mirostat (per-row τ, η, μ and the μ update) rather than Top-H (per-row α).</summary>
     bool Mirostat { get; }
 
-    /// <summary>The kept count in [1, cols] from the first <paramref name="ranked"/> columns of <paramref name="row"/>.</summary>
-    int Count<TRow>(TRow row, int ranked, float max, double total, int cols, float alpha, float mu) where TRow : struct, ISortedRow;
+    /// <summary>Whether the rule needs the whole row's entropy (one more pass).</summary>
+    bool NeedsEntropy { get; }
+
+    /// <summary>
+    /// The kept count in [1, cols] from the first <paramref name="ranked"/> columns of <paramref name="row"/>
+    /// (<paramref name="entropy"/>: the row's entropy in bits when <see cref="NeedsEntropy"/>).
+    /// </summary>
+    int Count<TRow>(TRow row, int ranked, float max, double total, int cols, float alpha, float mu, double entropy) where TRow : struct, ISortedRow;
 }
 
 /// <summary>Top-H's rule (<see cref="AdaptiveRules.TopHCount"/>).</summary>
@@ -146,8 +187,25 @@ public readonly struct TopHRule : IAdaptiveRule
     public bool Mirostat => false;
 
     /// <inheritdoc/>
-    public int Count<TRow>(TRow row, int ranked, float max, double total, int cols, float alpha, float mu) where TRow : struct, ISortedRow =>
+    public bool NeedsEntropy => false;
+
+    /// <inheritdoc/>
+    public int Count<TRow>(TRow row, int ranked, float max, double total, int cols, float alpha, float mu, double entropy) where TRow : struct, ISortedRow =>
         AdaptiveRules.TopHCount(row, ranked, max, total, alpha);
+}
+
+/// <summary>Top-H's normalised rule (<see cref="AdaptiveRules.TopHNormalizedCount"/>).</summary>
+public readonly struct TopHNormalizedRule : IAdaptiveRule
+{
+    /// <inheritdoc/>
+    public bool Mirostat => false;
+
+    /// <inheritdoc/>
+    public bool NeedsEntropy => true;
+
+    /// <inheritdoc/>
+    public int Count<TRow>(TRow row, int ranked, float max, double total, int cols, float alpha, float mu, double entropy) where TRow : struct, ISortedRow =>
+        AdaptiveRules.TopHNormalizedCount(row, ranked, max, total, alpha, entropy);
 }
 
 /// <summary>Mirostat's rule (<see cref="AdaptiveRules.ZipfExponent"/>, <see cref="AdaptiveRules.MirostatK"/>).</summary>
@@ -157,6 +215,9 @@ public readonly struct MirostatRule : IAdaptiveRule
     public bool Mirostat => true;
 
     /// <inheritdoc/>
-    public int Count<TRow>(TRow row, int ranked, float max, double total, int cols, float alpha, float mu) where TRow : struct, ISortedRow =>
+    public bool NeedsEntropy => false;
+
+    /// <inheritdoc/>
+    public int Count<TRow>(TRow row, int ranked, float max, double total, int cols, float alpha, float mu, double entropy) where TRow : struct, ISortedRow =>
         AdaptiveRules.MirostatK(AdaptiveRules.ZipfExponent(row, ranked), mu, cols);
 }

@@ -36,19 +36,23 @@ public sealed unsafe class AdaptiveSampler
     /// <summary>Describes a generated sampler of kind <see cref="SamplerKind.TopH"/> or <see cref="SamplerKind.Mirostat"/>.</summary>
     public AdaptiveSampler(SamplerKind kind, TemperatureMode temperature, bool perRowKeys,
         Action<ArrayView<float>, ArrayView<float>, ArrayView<RngKey>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, AdaptiveArgs> ilgpu,
-        CpuEntry cpu)
+        CpuEntry cpu, TopHMode mode = TopHMode.Reference)
     {
         if (kind != SamplerKind.TopH && kind != SamplerKind.Mirostat)
             throw new ArgumentOutOfRangeException(nameof(kind), kind, "An adaptive sampler is Top-H or Mirostat.");
         Kind = kind;
         Temperature = temperature;
         PerRowKeys = perRowKeys;
+        Mode = mode;
         _ilgpu = ilgpu;
         _cpu = cpu;
     }
 
     /// <summary>Top-H or Mirostat.</summary>
     public SamplerKind Kind { get; }
+
+    /// <summary>Top-H's stopping rule.</summary>
+    public TopHMode Mode { get; }
 
     /// <summary>How the sampler takes its temperature.</summary>
     public TemperatureMode Temperature { get; }
@@ -203,6 +207,7 @@ public sealed unsafe class AdaptiveSampler
             Cols = cols,
             Mirostat = IsMirostat ? 1 : 0,
             TopN = topN,
+            Normalized = !IsMirostat && Mode == TopHMode.Normalized ? 1 : 0,
             Scale = Temperature == TemperatureMode.Scalar ? SamplingMath.Log2Scale(temperature) : (float)SamplingMath.Log2E,
             PerRowTemperature = Temperature == TemperatureMode.PerRow ? 1 : 0,
             PerRowKeys = PerRowKeys ? 1 : 0,

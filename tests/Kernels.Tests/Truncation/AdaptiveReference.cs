@@ -49,6 +49,31 @@ public static class AdaptiveReference
         return new Decision(kept, order, margin);
     }
 
+    /// <summary>
+    /// Top-H's normalised rule: the greedy prefix (at most n columns) whose renormalised entropy H(q) stays within
+    /// α·H(p), with H(p) the entropy of the whole row; zero-probability columns end the prefix.
+    /// </summary>
+    public static Decision TopHNormalized(ReadOnlySpan<float> row, double temperature, double alpha, int n)
+    {
+        var (_, e, total, order) = Softmax(row, temperature);
+        var p = e.Select(v => v / total).ToArray();
+        double entropy = p.Where(v => v > 0).Sum(v => -v * Math.Log2(v));
+        double bound = alpha * entropy;
+        int top = Math.Min(n, row.Length), kept = 1;
+        double margin = double.PositiveInfinity;
+        for (int k = 2; k <= top && p[order[k - 1]] > 0; k++)
+        {
+            var prefix = order.Take(k).Select(i => p[i]).ToArray();
+            double mass = prefix.Sum();
+            double h = prefix.Sum(v => -(v / mass) * Math.Log2(v / mass));
+            margin = Math.Min(margin, Math.Abs(h - bound) / Math.Max(bound, 1e-300));
+            if (h > bound)
+                break;
+            kept = k;
+        }
+        return new Decision(kept, order, margin);
+    }
+
     /// <summary>Mirostat v1's k for state μ (m = 3000, N = V), with the Zipf exponent ŝ.</summary>
     public static Decision Mirostat(ReadOnlySpan<float> row, double temperature, double mu, out double s)
     {

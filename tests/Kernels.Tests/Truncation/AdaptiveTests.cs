@@ -70,6 +70,40 @@ public sealed class AdaptiveTests(Backend backend) : BackendTest(backend)
     }
 
     [Test]
+    public void TopHNormalizedKeepsTheReferenceSetAndDrawsTheReferenceToken()
+    {
+        int rows = IsEmulated ? 16 : 300;
+        const int cols = 263;
+        var random = new System.Random(13);
+        var x = new float[rows * cols];
+        for (int r = 0; r < rows; r++)
+            TestData.Logits(cols, seed: 300 + r, scale: 0.5 + 3.0 * random.NextDouble()).CopyTo(x, r * cols);
+        x[5] = float.NegativeInfinity; // a zero probability in row 0
+        var temperatures = Enumerable.Range(0, rows).Select(_ => 0.6f + (float)random.NextDouble()).ToArray();
+        var alpha = Enumerable.Range(0, rows).Select(_ => 0.05f + 0.9f * (float)random.NextDouble()).ToArray();
+        var keys = Keys(rows, 17);
+        var result = new Result(new int[rows], new int[rows], new int[rows]);
+        TopHNormalizedSample.Run(Runtime, x, result.Tokens, rows, cols, temperatures, alpha, keys, 2, 100, result.Status, result.Kept);
+        Assert.That(result.Status, Is.All.EqualTo((int)SampleStatus.Sampled));
+        int compared = 0, differ = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            var row = x.AsSpan(r * cols, cols);
+            var d = AdaptiveReference.TopHNormalized(row, temperatures[r], alpha[r], 100);
+            var draw = AdaptiveReference.Draw(row, temperatures[r], d, Uniform(keys[r], 2));
+            if (d.Margin < 1e-5 || draw.Margin < 1e-6)
+                continue; // within rounding of a boundary
+            Assert.That(result.Kept[r], Is.EqualTo(d.Kept), $"row {r} α={alpha[r]}: kept count");
+            Assert.That(result.Tokens[r], Is.EqualTo(draw.Token), $"row {r}: token for the same uniform");
+            compared++;
+            if (d.Kept != AdaptiveReference.TopH(row, temperatures[r], alpha[r], 100).Kept)
+                differ++;
+        }
+        Assert.That(compared, Is.GreaterThan(rows * 9 / 10));
+        Assert.That(differ, Is.GreaterThan(rows / 4), "the normalised rule is not the reference code's rule");
+    }
+
+    [Test]
     public void DrawsFollowTheReferenceLawOfTheKeptSet()
     {
         if (IsEmulated)
