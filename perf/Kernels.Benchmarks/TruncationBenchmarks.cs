@@ -12,7 +12,8 @@ namespace Kernels.Benchmarks;
 /// run: a sort-based sampling pipeline (sort the row, cut top-k and top-p, sample: the baseline) and a
 /// <see cref="PriorityQueue{TElement, TPriority}"/> top-k. Rows run in parallel in every method. <see cref="Setup"/>
 /// checks the kernels against them before anything is timed: identical top-k values and indices, and every sampled
-/// token inside the kept set the sort computes. Bytes = the logits read once.
+/// token inside the kept set the sort computes, and the renormalised top-p probabilities nonzero exactly on the kept set.
+/// Bytes = the logits read once (the truncation output also writes [rows, cols] once: twice the bytes for that method).
 /// </summary>
 [BenchmarkCategory("truncation")]
 public class TruncationBenchmarks
@@ -42,6 +43,7 @@ public class TruncationBenchmarks
 
     private int _rows, _cols;
     private float[] _logits = [];
+    private KernelBuffer<float>? _probabilities;
     private double[] _uniforms = [];
     private int[] _tokens = [];
     private KernelRuntime? _runtime;
@@ -74,6 +76,7 @@ public class TruncationBenchmarks
         _alpha = _runtime.Upload<float>(Enumerable.Repeat(0.4f, _rows).ToArray());
         _tau = _runtime.Upload<float>(Enumerable.Repeat(3f, _rows).ToArray());
         _mu = _runtime.Upload<float>(Enumerable.Repeat(6f, _rows).ToArray());
+        _probabilities = _runtime.Allocate<float>((long)_rows * _cols);
         _keys = _runtime.Upload<RngKey>(Enumerable.Range(0, _rows).Select(r => Rng.RowKey(key, r)).ToArray());
         Verify();
     }
@@ -123,6 +126,14 @@ public class TruncationBenchmarks
     [Benchmark]
     public ulong KernelsMinPSample() =>
         DecodeSample.Launch(_runtime!, _logitBuffer!, _tokenBuffer!, _rows, _cols, _ones!, _noTopK!, _noTopP!, _minP!, _keys!, 0);
+
+    /// <summary>
+    /// <see cref="TruncatedProbabilities"/>: the renormalised top-p 0.9 distribution at temperature 0.8 over the whole row
+    /// (no top-k: the exact cutoff among many columns), written out.
+    /// </summary>
+    [Benchmark]
+    public void KernelsTopPRenormalize() =>
+        TruncatedProbabilities.Launch(_runtime!, _logitBuffer!, _probabilities!, _rows, _cols, _temperatures!, _noTopK!, _topP!, _noMinP!);
 
     /// <summary><see cref="TopHSample"/> with α = 0.4, n = 100 and temperature 1 per row.</summary>
     [Benchmark]
@@ -182,6 +193,18 @@ public class TruncationBenchmarks
         SortTopKTopPSample();
         CheckKept(nameof(KernelsTopKTopPSample), () => { KernelsTopKTopPSample(); return _tokenBuffer!.ToArray(); }, Temperature, K, P, 0f);
         CheckKept(nameof(SortTopKTopPSample), () => (int[])_tokens.Clone(), Temperature, K, P, 0f);
+        KernelsTopPRenormalize();
+        var probabilities = _probabilities!.ToArray();
+        for (int r = 0; r < _rows; r++)
+        {
+            var row = _logits.AsSpan(r * _cols, _cols);
+            var kept = Reference.KeptSet(row, Reference.Order(row), Temperature, 0, P, 0f);
+            for (int c = 0; c < _cols; c++)
+            {
+                if ((probabilities[(long)r * _cols + c] > 0f) != kept.Contains(c))
+                    throw new InvalidOperationException($"{nameof(KernelsTopPRenormalize)}: column {c} of row {r} disagrees with the kept set.");
+            }
+        }
         CheckKept(nameof(KernelsMinPSample), () => { KernelsMinPSample(); return _tokenBuffer!.ToArray(); }, 1f, 0, 1f, MinP);
         // Top-H keeps a prefix of the top 100; Mirostat's k is not checked here (AdaptiveTests compare it with a reference).
         CheckKept(nameof(KernelsTopHSample), () => { KernelsTopHSample(); return _tokenBuffer!.ToArray(); }, 1f, AdaptiveRules.DefaultTopN, 1f, 0f);
