@@ -22,8 +22,8 @@ public sealed class SpeculativeKernelAttribute : Attribute
     public SpeculativeKind Kind { get; }
 
     /// <summary>
-    /// <see cref="SpeculativeKind.Chain"/> only: take one <see cref="RngKey"/> per row (per request) from a buffer instead
-    /// of one per launch, so that a request's decisions do not depend on its row in the batch.
+    /// Verification kinds (all but <see cref="SpeculativeKind.ExpectedAcceptance"/>): take one <see cref="RngKey"/> per row
+    /// (per request) from a buffer instead of one per launch, so that a request's decisions do not depend on its row in the batch.
     /// </summary>
     public bool PerRowKeys { get; set; }
 }
