@@ -81,6 +81,124 @@ public sealed class SpeculativeReliabilityTests(Backend backend) : BackendTest(b
         }
     }
 
+    private const int Drafts = 3, Nodes = 4;
+
+    /// <summary>A multi-draft (RSD or K-SEQ) or tree launch's arguments, valid until a case breaks one.</summary>
+    private sealed class DraftCall : IDisposable
+    {
+        public KernelBuffer<float>? Target, Draft;
+        public KernelBuffer<int>? Tokens, Parents, Slots, Out, Path;
+        public KernelBuffer<RngKey>? Keys;
+        public int Batch = SpeculativeReliabilityTests.Batch, Count, Cols = SpeculativeReliabilityTests.Cols;
+
+        public void Dispose()
+        {
+            foreach (var buffer in new IDisposable?[] { Target, Draft, Tokens, Parents, Slots, Out, Path, Keys })
+                buffer?.Dispose();
+        }
+    }
+
+    private static readonly (string Name, Type Exception, string Parameter, Action<DraftCall, KernelRuntime, KernelRuntime> Break)[] MultiDraftCases =
+    {
+        ("k = 0", typeof(ArgumentOutOfRangeException), "drafts", (c, _, _) => c.Count = 0),
+        ("k negative", typeof(ArgumentOutOfRangeException), "drafts", (c, _, _) => c.Count = -2),
+        ("null target", typeof(ArgumentNullException), "target", (c, _, _) => c.Target = null),
+        ("null draft tokens", typeof(ArgumentNullException), "draftTokens", (c, _, _) => c.Tokens = null),
+        ("null keys", typeof(ArgumentNullException), "keys", (c, _, _) => c.Keys = null),
+        ("short target (cols + 1)", typeof(ArgumentException), "target", (c, _, _) => c.Cols += 1),
+        ("short draft", typeof(ArgumentException), "draft", (c, o, _) => c.Draft = o.Allocate<float>(Batch * Cols - 1)),
+        ("k larger than the drafts", typeof(ArgumentException), "draftTokens", (c, _, _) => c.Count += 1),
+        ("short slots", typeof(ArgumentException), "slots", (c, o, _) => c.Slots = o.Allocate<int>(Batch - 1)),
+        ("short keys", typeof(ArgumentException), "keys", (c, o, _) => c.Keys = o.Allocate<RngKey>(Batch - 1)),
+        ("batch negative", typeof(ArgumentOutOfRangeException), "batch", (c, _, _) => c.Batch = -1),
+        ("cols zero", typeof(ArgumentOutOfRangeException), "cols", (c, _, _) => c.Cols = 0),
+        ("draft from another runtime", typeof(ArgumentException), "draft", (c, _, other) => c.Draft = other.Allocate<float>(Batch * Cols)),
+        ("tokens aliasing draft tokens", typeof(ArgumentException), "tokens", (c, _, _) => c.Out = c.Tokens),
+        ("slots aliasing tokens", typeof(ArgumentException), "tokens", (c, _, _) => c.Slots = c.Out),
+    };
+
+    private static readonly (string Name, Type Exception, string Parameter, Action<DraftCall, KernelRuntime, KernelRuntime> Break)[] TreeCases =
+    {
+        ("nodes = 0", typeof(ArgumentOutOfRangeException), "nodes", (c, _, _) => c.Count = 0),
+        ("null parents", typeof(ArgumentNullException), "parents", (c, _, _) => c.Parents = null),
+        ("null node tokens", typeof(ArgumentNullException), "nodeTokens", (c, _, _) => c.Tokens = null),
+        ("null keys", typeof(ArgumentNullException), "keys", (c, _, _) => c.Keys = null),
+        ("more nodes than the buffers", typeof(ArgumentException), "target", (c, _, _) => c.Count += 1),
+        ("short draft", typeof(ArgumentException), "draft", (c, o, _) => c.Draft = o.Allocate<float>(Batch * Nodes * Cols - 1)),
+        ("short parents", typeof(ArgumentException), "parents", (c, o, _) => c.Parents = o.Allocate<int>(Batch * Nodes - 1)),
+        ("short path", typeof(ArgumentException), "path", (c, o, _) => c.Path = o.Allocate<int>(Batch * Nodes - 1)),
+        ("short accepted", typeof(ArgumentException), "accepted", (c, o, _) => c.Slots = o.Allocate<int>(Batch - 1)),
+        ("batch negative", typeof(ArgumentOutOfRangeException), "batch", (c, _, _) => c.Batch = -1),
+        ("disposed target", typeof(ArgumentException), "target", (c, _, _) => c.Target!.Dispose()),
+        ("emitted aliasing parents", typeof(ArgumentException), "emitted", (c, _, _) => c.Out = c.Parents),
+        ("path aliasing emitted", typeof(ArgumentException), "emitted", (c, _, _) => c.Path = c.Out),
+    };
+
+    public static IEnumerable<TestCaseData> MultiDraftCaseNames =>
+        from kind in new[] { "RSD", "K-SEQ" } from c in MultiDraftCases select new TestCaseData(kind, c.Name).SetArgDisplayNames(kind, c.Name);
+
+    public static IEnumerable<TestCaseData> TreeCaseNames => TreeCases.Select(c => new TestCaseData(c.Name).SetArgDisplayNames(c.Name));
+
+    [TestCaseSource(nameof(MultiDraftCaseNames))]
+    public void MultiDraftVerificationThrowsBeforeLaunchNamingTheArgument(string kind, string name)
+    {
+        var bad = MultiDraftCases.Single(c => c.Name == name);
+        using var other = KernelRuntime.Create(new KernelRuntimeOptions { Backend = Backend.Cpu });
+        using var call = new DraftCall
+        {
+            Count = Drafts,
+            Target = Runtime.Upload<float>(Enumerable.Repeat(1f / Cols, Batch * Cols).ToArray()),
+            Draft = Runtime.Upload<float>(Enumerable.Repeat(1f / Cols, Batch * Cols).ToArray()),
+            Tokens = Runtime.Upload<int>(Enumerable.Range(0, Batch * Drafts).Select(i => i % Drafts).ToArray()),
+            Slots = Runtime.Upload<int>(Enumerable.Repeat(-7, Batch).ToArray()),
+            Out = Runtime.Upload<int>(Enumerable.Repeat(-7, Batch).ToArray()),
+            Keys = Runtime.Upload<RngKey>(new RngKey[Batch]),
+        };
+        var (slots, tokens) = (call.Slots, call.Out);
+        bad.Break(call, Runtime, other);
+        var e = Assert.Throws(bad.Exception, () =>
+        {
+            if (kind == "RSD")
+                RecursiveRejectionVerify.Launch(Runtime, call.Target!, call.Draft!, call.Tokens!, call.Slots!, call.Out!, call.Batch, call.Count, call.Cols, call.Keys!, 0);
+            else
+                KSeqVerify.Launch(Runtime, call.Target!, call.Draft!, call.Tokens!, call.Slots!, call.Out!, call.Batch, call.Count, call.Cols, call.Keys!, 0);
+        });
+        Assert.That(((ArgumentException)e!).ParamName, Is.EqualTo(bad.Parameter));
+        Assert.That(slots.ToArray(), Is.All.EqualTo(-7), "slots untouched");
+        Assert.That(tokens.ToArray(), Is.All.EqualTo(-7), "tokens untouched");
+        if (!ReferenceEquals(call.Slots, slots) && !ReferenceEquals(call.Out, slots)) slots.Dispose();
+        if (!ReferenceEquals(call.Out, tokens) && !ReferenceEquals(call.Slots, tokens)) tokens.Dispose();
+    }
+
+    [TestCaseSource(nameof(TreeCaseNames))]
+    public void TreeVerificationThrowsBeforeLaunchNamingTheArgument(string name)
+    {
+        var bad = TreeCases.Single(c => c.Name == name);
+        using var other = KernelRuntime.Create(new KernelRuntimeOptions { Backend = Backend.Cpu });
+        using var call = new DraftCall
+        {
+            Count = Nodes,
+            Target = Runtime.Upload<float>(Enumerable.Repeat(1f / Cols, Batch * Nodes * Cols).ToArray()),
+            Draft = Runtime.Upload<float>(Enumerable.Repeat(1f / Cols, Batch * Nodes * Cols).ToArray()),
+            Parents = Runtime.Upload<int>(Enumerable.Range(0, Batch * Nodes).Select(i => i % Nodes - 1).ToArray()),
+            Tokens = Runtime.Upload<int>(new int[Batch * Nodes]),
+            Slots = Runtime.Upload<int>(Enumerable.Repeat(-7, Batch).ToArray()),
+            Path = Runtime.Upload<int>(Enumerable.Repeat(-7, Batch * Nodes).ToArray()),
+            Out = Runtime.Upload<int>(Enumerable.Repeat(-7, Batch * Nodes).ToArray()),
+            Keys = Runtime.Upload<RngKey>(new RngKey[Batch]),
+        };
+        var outputs = new[] { call.Slots, call.Path, call.Out };
+        bad.Break(call, Runtime, other);
+        var e = Assert.Throws(bad.Exception, () => TreeVerify.Launch(Runtime, call.Target!, call.Draft!, call.Parents!, call.Tokens!,
+            call.Slots!, call.Path!, call.Out!, call.Batch, call.Count, call.Cols, call.Keys!, 0));
+        Assert.That(((ArgumentException)e!).ParamName, Is.EqualTo(bad.Parameter));
+        foreach (var output in outputs)
+        {
+            Assert.That(output!.ToArray(), Is.All.EqualTo(-7), "outputs untouched");
+            if (!ReferenceEquals(output, call.Slots) && !ReferenceEquals(output, call.Path) && !ReferenceEquals(output, call.Out)) output.Dispose();
+        }
+    }
+
     [Test]
     public void ExpectedAcceptanceThrowsBeforeLaunchNamingTheArgument()
     {

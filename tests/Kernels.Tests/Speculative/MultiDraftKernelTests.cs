@@ -51,7 +51,7 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
     private static double[] Doubles(float[] x) => x.Select(v => (double)v).ToArray();
 
     /// <summary>
-    /// Exact enumeration (fp64, dyadic p and q): every draft tuple (without replacement for RSD, i.i.d. for K-SEQ) × every
+    /// Exact enumeration (fp64; random p with a zero, random q): every draft tuple (without replacement for RSD, i.i.d. for K-SEQ) × every
     /// accept/reject branch × every final token is one row, launched with uniforms inside that branch. The kernel takes the
     /// branch's decision (and the host <see cref="MultiDraft"/> verifier the same one); the kernel's outputs weighted by
     /// the branch probabilities give a law equal to p to 1e-12, and for K-SEQ an acceptance of 1 − (1 − β)^k.
@@ -66,9 +66,10 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
     {
         int cols = IsEmulated ? 5 : 7;
         var random = new System.Random(seed);
-        var pf = SpeculativeReference.Dyadic(cols, random);
-        var qf = SpeculativeReference.Dyadic(cols, random);
-        double[] p = Doubles(pf), q = Doubles(qf);
+        var pf = SpeculativeReference.Distribution(cols, random);
+        var qf = SpeculativeReference.Distribution(cols, random);
+        pf[seed % cols] = 0f; // a token the target never emits (its drafts are always rejected)
+        double[] p = MultiDraftReference.Normalise(Doubles(pf))!, q = MultiDraftReference.Normalise(Doubles(qf))!;
         double rho = MultiDraft.KSeqRho(p, q, k);
         var rows = new List<(int[] Drafts, MultiDraftReference.Branch Branch, double Weight)>();
         foreach (var (drafts, weight) in MultiDraftReference.Tuples(q, k, withReplacement: kSeq))
