@@ -51,9 +51,9 @@ public sealed class PtxTests
         Assert.That(target.Success, "PTX names its target");
         Assert.That(int.Parse(target.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Is.InRange(50, int.Parse(arch[3..], System.Globalization.CultureInfo.InvariantCulture)));
         Assert.That(ptx, Does.Contain(".entry"));
-        // Chain, multi-draft and tree verification run one thread per row (ChainDevice, DraftDevice): no group reductions to synchronise.
+        // Multi-draft and tree verification run one thread per row (DraftDevice): no group reductions to synchronise.
         if (method.DeclaringType!.GetProperty("Kernel")?.PropertyType is not { } descriptor
-            || (descriptor != typeof(ChainVerifier) && descriptor != typeof(MultiDraftVerifier) && descriptor != typeof(TreeVerifier)))
+            || (descriptor != typeof(MultiDraftVerifier) && descriptor != typeof(TreeVerifier)))
             Assert.That(ptx, Does.Contain("bar.sync"), "group reductions synchronise");
 
     }
