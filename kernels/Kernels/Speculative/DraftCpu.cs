@@ -6,9 +6,9 @@ using Kernels.Cpu;
 namespace Kernels;
 
 /// <summary>
-/// The CPU side of multi-draft (RSD, K-SEQ) and tree verification: rows spread over cores, each running
-/// <see cref="DraftRules"/> with passes over V eight floats at a time (weights and sums in double, four lanes); the final
-/// draw sums blocks of 64 columns, walks the block sums to the block holding u·Σ and rescans its columns.
+/// The CPU side of multi-draft (RSD, K-SEQ) and tree verification: rows spread over cores, each running its
+/// <see cref="DraftMachine"/> with passes over V eight floats at a time (weights and sums in double, four lanes); a draw
+/// sums blocks of 64 columns, walks the block sums to the block holding the goal u·Σ and rescans its columns.
 /// </summary>
 public static unsafe class DraftCpu
 {
@@ -44,9 +44,9 @@ public static unsafe class DraftCpu
                     // Draft i is node i + 1: Token(n) reads draftTokens[b·k + n − 1].
                     var row = new Row((float*)target, (float*)draft, (int*)draftTokens + (long)b * (args.Nodes - 1) - 1, null,
                         (RngKey*)keys, (double*)uniforms, blockSums, args, b, (long)b * args.Cols);
-                    var step = DraftRules.MultiDraftRow(row, args.Nodes, args.Method);
-                    ((int*)slots)[b] = step.Token < 0 || step.Child < 0 ? -1 : step.Child - 1;
-                    ((int*)tokens)[b] = step.Token;
+                    var machine = Verify(row, args);
+                    ((int*)slots)[b] = machine.Token < 0 || machine.Last < 0 ? -1 : machine.Last - 1;
+                    ((int*)tokens)[b] = machine.Token;
                 }
             }
         }
@@ -65,7 +65,7 @@ public static unsafe class DraftCpu
                     int* tokens = (int*)nodeTokens + first;
                     int* parent = (int*)parents + first;
                     var row = new Row((float*)target, (float*)draft, tokens, parent, (RngKey*)keys, (double*)uniforms, blockSums, args, b, first * args.Cols);
-                    var outcome = DraftRules.TreeRow(row, nodes);
+                    var outcome = Verify(row, args);
                     ((int*)accepted)[b] = outcome.Depth;
                     int* pathRow = (int*)path + first;
                     int* emittedRow = (int*)emitted + first;
@@ -81,6 +81,19 @@ public static unsafe class DraftCpu
                 }
             }
         }
+    }
+
+    private static DraftMachine Verify(Row row, DraftArgs args)
+    {
+        var machine = DraftMachine.Start(row, args.Nodes, args.Method);
+        while (!machine.Done)
+        {
+            if (machine.Drawing)
+                machine.Advance(row, 0.0, row.Draw(machine.Node, machine.Weights, machine.DrawTarget));
+            else
+                machine.Advance(row, row.Total(machine.Node, machine.Weights), -1);
+        }
+        return machine;
     }
 
     /// <summary>One row's view of the buffers (node n's p row at <c>rowStart + n·V</c>), with vectorised passes.</summary>
@@ -121,41 +134,6 @@ public static unsafe class DraftCpu
 
         public float Q(int node, int col) => _draft[(long)node * _cols + col];
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public RowSums Scan(int node, bool withDraft)
-        {
-            float* p = _target + (long)node * _cols;
-            float* q = withDraft ? _draft + (long)node * _cols : null;
-            var infinity = Vector256.Create(float.PositiveInfinity);
-            var bad = Vector256<float>.Zero;
-            var pAcc = Vector256<double>.Zero;
-            var qAcc = Vector256<double>.Zero;
-            int j = 0;
-            for (; j <= _cols - Lanes; j += Lanes)
-            {
-                var pv = Vector256.Load(p + j);
-                bad |= ~(Vector256.GreaterThanOrEqual(pv, Vector256<float>.Zero) & Vector256.LessThan(pv, infinity));
-                var (pLo, pHi) = Vector256.Widen(pv);
-                pAcc += pLo + pHi;
-                if (q != null)
-                {
-                    var qv = Vector256.Load(q + j);
-                    bad |= ~(Vector256.GreaterThanOrEqual(qv, Vector256<float>.Zero) & Vector256.LessThan(qv, infinity));
-                    var (qLo, qHi) = Vector256.Widen(qv);
-                    qAcc += qLo + qHi;
-                }
-            }
-            var sums = new RowSums { P = Vector256.Sum(pAcc), Q = Vector256.Sum(qAcc), Valid = bad == Vector256<float>.Zero };
-            for (; j < _cols; j++)
-            {
-                float qj = q != null ? q[j] : 0f;
-                sums.Valid &= SpeculativeMath.Valid(p[j]) && SpeculativeMath.Valid(qj);
-                sums.P += p[j];
-                sums.Q += qj;
-            }
-            return sums;
-        }
-
         public double Total(int node, Residual weights) => Sum(_target + (long)node * _cols, _draft + (long)node * _cols, 0, _cols, weights);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -177,7 +155,7 @@ public static unsafe class DraftCpu
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public int Draw(int node, Residual weights, double u)
+        public int Draw(int node, Residual weights, double goal)
         {
             float* p = _target + (long)node * _cols;
             float* q = _draft + (long)node * _cols;
@@ -192,14 +170,14 @@ public static unsafe class DraftCpu
             }
             if (!(total > 0.0))
                 return -1;
-            double goal = u * total, running = 0.0;
+            double running = 0.0;
             int found = 0;
             while (found < blocks && !(running + _blockSums[found] > goal))
                 running += _blockSums[found++];
             int last = -1;
             if (found == blocks)
             {
-                // Rounding left u·Σ at or above the total: the last column with weight.
+                // The goal at or above the total (rounding): the last column with weight.
                 for (int i = _cols - 1; last < 0; i--)
                 {
                     if (weights.Weight(p[i], readsDraft ? q[i] : 0f) > 0.0)

@@ -1,54 +1,89 @@
 using ILGPU;
+using Kernels.Device;
 
 namespace Kernels;
 
 /// <summary>
-/// The ILGPU side of multi-draft (RSD, K-SEQ) and tree verification: one thread per row, which runs
-/// <see cref="DraftRules"/> with serial passes over V (double running sums). Needs double support.
+/// The ILGPU side of multi-draft (RSD, K-SEQ) and tree verification: one group per row, running the row's
+/// <see cref="DraftMachine"/> with every pass a <see cref="SegmentDraw"/> step (each thread sums its contiguous segment
+/// of the node's row, one group scan; a draw's owner rescans its segment). Needs double support.
 /// </summary>
 /// <remarks>
-/// One thread per row like <see cref="ChainDevice"/>: no barriers, so PoCL 3.1 compiles it at once; a row costs
-/// (1 + rejections)·V reads for RSD and about 50·V for K-SEQ's bisection. A group-parallel form is future work.
+/// One loop driven by the uniform machine state with <see cref="SegmentDraw.Step"/> its only barrier site: the shape
+/// PoCL 3.1's work-group compiler handles. A row costs two passes over V per visited node plus one per RSD rejection, and
+/// about 50 for K-SEQ's bisection.
 /// </remarks>
 public static class DraftDevice
 {
-    /// <summary>Multi-draft verification of row <c>Grid.GlobalIndex.X</c>: slot [B] (−1 none accepted or invalid) and token [B] (−1 invalid).</summary>
+    /// <summary>Multi-draft verification of row <c>Grid.IdxX</c>: slot [B] (−1 none accepted or invalid) and token [B] (−1 invalid). One group per row.</summary>
     public static void MultiDraftRow(ArrayView<float> target, ArrayView<float> draft, ArrayView<int> draftTokens, ArrayView<RngKey> keys,
         ArrayView<double> uniforms, ArrayView<int> slots, ArrayView<int> tokens, DraftArgs args)
     {
-        int b = Grid.GlobalIndex.X;
+        int b = Grid.IdxX;
         if (b >= args.Batch)
             return;
         // Draft i is node i + 1: Token(n) reads draftTokens[b·k + n − 1]. Parents are implicit (draftTokens stands in for
         // the view, never read: a default view in a struct does not compile on PoCL).
         var row = new Row(target, draft, draftTokens, draftTokens, keys, uniforms, args, b, (long)b * (args.Nodes - 1) - 1, (long)b * args.Cols);
-        var step = DraftRules.MultiDraftRow(row, args.Nodes, args.Method);
-        slots[b] = step.Token < 0 || step.Child < 0 ? -1 : step.Child - 1;
-        tokens[b] = step.Token;
+        var machine = Run(row, args);
+        if (Group.IdxX == 0)
+        {
+            slots[b] = machine.Token < 0 || machine.Last < 0 ? -1 : machine.Last - 1;
+            tokens[b] = machine.Token;
+        }
     }
 
-    /// <summary>Tree verification of row <c>Grid.GlobalIndex.X</c>: accepted depth [B], path [B, N] and emitted tokens [B, N].</summary>
+    /// <summary>Tree verification of row <c>Grid.IdxX</c>: accepted depth [B], path [B, N] and emitted tokens [B, N]. One group per row.</summary>
     public static void TreeRow(ArrayView<float> target, ArrayView<float> draft, ArrayView<int> parents, ArrayView<int> nodeTokens,
         ArrayView<RngKey> keys, ArrayView<double> uniforms, ArrayView<int> accepted, ArrayView<int> path, ArrayView<int> emitted, DraftArgs args)
     {
-        int b = Grid.GlobalIndex.X;
+        int b = Grid.IdxX;
         if (b >= args.Batch)
             return;
         int nodes = args.Nodes;
         long start = (long)b * nodes;
         var row = new Row(target, draft, nodeTokens, parents, keys, uniforms, args, b, start, start * args.Cols);
-        var outcome = DraftRules.TreeRow(row, nodes);
-        accepted[b] = outcome.Depth;
-        // The path is the chain of ancestors of the last accepted node, written from the deepest up.
-        int node = outcome.Last;
-        for (int i = nodes - 1; i >= 0; i--)
+        var machine = Run(row, args);
+        if (Group.IdxX == 0)
         {
-            bool onPath = i < outcome.Depth;
-            path[start + i] = onPath ? node : -1;
-            emitted[start + i] = onPath ? nodeTokens[start + node] : i == outcome.Depth ? outcome.Token : -1;
-            if (onPath)
-                node = parents[start + node];
+            accepted[b] = machine.Depth;
+            // The path is the chain of ancestors of the last accepted node, written from the deepest up.
+            int node = machine.Last;
+            for (int i = nodes - 1; i >= 0; i--)
+            {
+                bool onPath = i < machine.Depth;
+                path[start + i] = onPath ? node : -1;
+                emitted[start + i] = onPath ? nodeTokens[start + node] : i == machine.Depth ? machine.Token : -1;
+                if (onPath)
+                    node = parents[start + node];
+            }
         }
+    }
+
+    private static DraftMachine Run(Row row, DraftArgs args)
+    {
+        var machine = DraftMachine.Start(row, args.Nodes, args.Method);
+        int cols = args.Cols;
+        int segment = (cols + Group.DimX - 1) / Group.DimX;
+        int begin = Group.IdxX * segment;
+        while (!machine.Done)
+        {
+            bool drawing = machine.Drawing;
+            var measure = new Pass { Row = row, Node = machine.Node, Weights = machine.Weights };
+            var step = SegmentDraw.Step(measure, begin, segment, cols, drawing, drawing ? machine.DrawTarget : 0.0);
+            machine.Advance(row, step.Total, step.Column);
+        }
+        return machine;
+    }
+
+    /// <summary>A column's weight in a pass over a node's row.</summary>
+    private struct Pass : ISegmentMeasure
+    {
+        public Row Row;
+        public int Node;
+        public Residual Weights;
+
+        public readonly double Measure(int col) => Weights.Weight(Row.P(Node, col), Weights.ReadsDraft ? Row.Q(Node, col) : 0f);
     }
 
     /// <summary>One row's view of the buffers: node n's p row starts at <c>rowStart + n·V</c>.</summary>
@@ -92,52 +127,5 @@ public static class DraftDevice
         public float P(int node, int col) => _target[_rowStart + (long)node * _cols + col];
 
         public float Q(int node, int col) => _draft[_rowStart + (long)node * _cols + col];
-
-        public RowSums Scan(int node, bool withDraft)
-        {
-            var sums = new RowSums { Valid = true };
-            long start = _rowStart + (long)node * _cols;
-            for (int col = 0; col < _cols; col++)
-            {
-                float p = _target[start + col];
-                float q = withDraft ? _draft[start + col] : 0f;
-                sums.Valid = sums.Valid && SpeculativeMath.Valid(p) && SpeculativeMath.Valid(q);
-                sums.P += p;
-                sums.Q += q;
-            }
-            return sums;
-        }
-
-        public double Total(int node, Residual weights)
-        {
-            long start = _rowStart + (long)node * _cols;
-            bool readsDraft = weights.ReadsDraft;
-            double total = 0.0;
-            for (int col = 0; col < _cols; col++)
-                total += weights.Weight(_target[start + col], readsDraft ? _draft[start + col] : 0f);
-            return total;
-        }
-
-        public int Draw(int node, Residual weights, double u)
-        {
-            double total = Total(node, weights);
-            if (!(total > 0.0))
-                return -1;
-            long start = _rowStart + (long)node * _cols;
-            bool readsDraft = weights.ReadsDraft;
-            double goal = u * total, running = 0.0;
-            int token = -1;
-            for (int col = 0; col < _cols; col++)
-            {
-                if (!(running > goal))
-                {
-                    double w = weights.Weight(_target[start + col], readsDraft ? _draft[start + col] : 0f);
-                    running += w;
-                    if (w > 0.0)
-                        token = col; // the last column with weight, until the running sum passes u·Σ
-                }
-            }
-            return token;
-        }
     }
 }

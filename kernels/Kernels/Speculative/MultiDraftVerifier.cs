@@ -15,7 +15,7 @@ namespace Kernels;
 /// replacement, in drawing order (e.g. <see cref="GumbelTopK"/>'s order); for K-SEQ they are i.i.d. from q.
 /// <b>Outputs</b>: slots [B], the index of the accepted draft or −1 when all were rejected, and tokens [B], the accepted
 /// draft or the draw from the final residual. The token follows p exactly.</para>
-/// <para><b>Algorithms</b> and the randomness layout: <see cref="DraftRules"/>. Draft i's test uses
+/// <para><b>Algorithms</b> and the randomness layout: <see cref="DraftMachine"/>. Draft i's test uses
 /// <c>Rng.Block(key, i, offset)</c>, the final draw position k, so k = 1 uses the counters of a chain of length 1. Row b
 /// uses its own key (<see cref="PerRowKeys"/>) or the launch key with stream <c>Stream + b</c>. The same keys give the
 /// same decisions on every backend, except at near-ties (≈1e-12 relative) of double sums taken in a different order
@@ -24,8 +24,8 @@ namespace Kernels;
 /// replacement are distinct); a NaN, negative or infinite value anywhere in the row's p or q (both are read whole);
 /// p or q with no mass. <b>q = 0 at a drafted token</b> (impossible under the draft law) accepts it when its residual
 /// p is positive and rejects it otherwise, as chain verification does.</para>
-/// <para><b>Cost</b>: RSD reads p and q once, plus once per rejected draft; K-SEQ reads them about 50 times (ρ by
-/// bisection) and is meant for moderate V or few rows.</para>
+/// <para><b>Cost</b>: RSD reads p and q once (validating sums), plus p and q once per rejected draft and once for the
+/// final draw; K-SEQ reads them about 50 times (ρ by bisection). ILGPU: one group per row; <c>cpu</c>: eight lanes.</para>
 /// </remarks>
 public sealed unsafe class MultiDraftVerifier
 {
@@ -83,7 +83,7 @@ public sealed unsafe class MultiDraftVerifier
     {
         var kernel = runtime.GetKernel(_ilgpu.Method, accelerator => KernelLoaders.LoadStreamKernel(accelerator, _ilgpu));
         runtime.LaunchAndWait(() => kernel(
-            new KernelConfig((args.Batch + runtime.GroupSize - 1) / runtime.GroupSize, runtime.GroupSize),
+            new KernelConfig(args.Batch, runtime.GroupSize), // one group per row
             target.View, draft.View, draftTokens.View, keys is null ? default : keys.View, uniforms is null ? default : uniforms.View,
             slots.View, tokens.View, args));
     }

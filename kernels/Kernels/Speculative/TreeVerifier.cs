@@ -16,7 +16,7 @@ namespace Kernels;
 /// q [B, N, V] (node n's row: the law its children were drawn from, without replacement, in index order; leaves' rows are
 /// never read). <b>Outputs</b>: accepted [B], the depth d of the accepted path; path [B, N], its nodes from the root's
 /// child down, then −1; emitted [B, N], their tokens, then the correction or bonus token, then −1.</para>
-/// <para><b>Algorithm</b> (<see cref="DraftRules"/>): from the root, RSD over the node's children against its p; descend
+/// <para><b>Algorithm</b> (<see cref="DraftMachine"/>): from the root, RSD over the node's children against its p; descend
 /// into the accepted child; stop at a node whose children are all rejected (the residual token) or at a leaf (the bonus
 /// token from its p). Every emitted token follows the target given the tokens before it. The test of node c uses
 /// <c>Rng.Block(key, c − 1, offset)</c> and the final draw position N − 1, so a chain-shaped tree takes the decisions of
@@ -78,7 +78,7 @@ public sealed unsafe class TreeVerifier
     {
         var kernel = runtime.GetKernel(_ilgpu.Method, accelerator => KernelLoaders.LoadStreamKernel(accelerator, _ilgpu));
         runtime.LaunchAndWait(() => kernel(
-            new KernelConfig((args.Batch + runtime.GroupSize - 1) / runtime.GroupSize, runtime.GroupSize),
+            new KernelConfig(args.Batch, runtime.GroupSize), // one group per row
             target.View, draft.View, parents.View, nodeTokens.View, keys is null ? default : keys.View, uniforms is null ? default : uniforms.View,
             accepted.View, path.View, emitted.View, args));
     }
