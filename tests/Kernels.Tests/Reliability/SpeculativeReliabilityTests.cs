@@ -245,4 +245,38 @@ public sealed class SpeculativeReliabilityTests(Backend backend) : BackendTest(b
         Assert.That(after - before, Is.LessThan(256 * 1024), "no growth of the managed heap");
         Assert.That(allocated / (double)launches, Is.LessThan(64), "a launch allocates (almost) nothing");
     }
+
+    [Test]
+    public void MultiDraftAndTreeLaunchesAllocateNothing()
+    {
+        if (Backend != Backend.Cpu)
+            Assert.Ignore("sized for the cpu backend");
+        const int launches = 3000, batch = 4, cols = 128; // small enough to run inline (Parallel.For allocates)
+        var random = new System.Random(9);
+        using var p = Runtime.Upload<float>(Enumerable.Range(0, batch * Nodes).SelectMany(_ => Speculative.SpeculativeReference.Distribution(cols, random)).ToArray());
+        using var q = Runtime.Upload<float>(Enumerable.Range(0, batch * Nodes).SelectMany(_ => Speculative.SpeculativeReference.Distribution(cols, random)).ToArray());
+        using var drafts = Runtime.Upload<int>(Enumerable.Range(0, batch * Drafts).Select(i => i * 37 % cols).ToArray());
+        using var parents = Runtime.Upload<int>(Enumerable.Range(0, batch * Nodes).Select(i => i % Nodes == 0 ? -1 : (i % Nodes) / 2).ToArray());
+        using var tokens = Runtime.Upload<int>(Enumerable.Range(0, batch * Nodes).Select(i => i * 11 % cols).ToArray());
+        using var keys = Runtime.Upload<RngKey>(Enumerable.Range(0, batch).Select(b => new RngKey((ulong)b)).ToArray());
+        using var slots = Runtime.Allocate<int>(batch);
+        using var drawn = Runtime.Allocate<int>(batch);
+        using var path = Runtime.Allocate<int>(batch * Nodes);
+        using var emitted = Runtime.Allocate<int>(batch * Nodes);
+        ulong offset = 0;
+        void Round()
+        {
+            offset = RecursiveRejectionVerify.Launch(Runtime, p, q, drafts, slots, drawn, batch, Drafts, cols, keys, offset);
+            offset = KSeqVerify.Launch(Runtime, p, q, drafts, slots, drawn, batch, Drafts, cols, keys, offset);
+            offset = TreeVerify.Launch(Runtime, p, q, parents, tokens, slots, path, emitted, batch, Nodes, cols, keys, offset);
+        }
+        for (int i = 0; i < 100; i++) Round();
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < launches; i++) Round();
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        TestContext.Out.WriteLine($"{3 * launches} multi-draft and tree verifications; allocated {allocated / (3.0 * launches):F1} B/launch");
+        Assert.That(slots.ToArray(), Is.All.InRange(0, Nodes - 1), "every tree row is valid");
+        Assert.That(offset, Is.EqualTo((ulong)(3 * (launches + 100))));
+        Assert.That(allocated / (3.0 * launches), Is.LessThan(64), "a launch allocates (almost) nothing");
+    }
 }
