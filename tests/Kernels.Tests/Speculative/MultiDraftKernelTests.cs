@@ -258,20 +258,7 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
             exact = Enumerable.Repeat(beta, k).ToArray();
         }
         else
-        {
-            // p_2 = norm(max(0, p − q)) whatever x_1 was; x_2 is drawn from q without x_1.
-            double first = p.Zip(q, Math.Min).Sum(), second = 0;
-            var residual = MultiDraftReference.Normalise(p.Zip(q, (t, d) => Math.Max(0, t - d)).ToArray())!;
-            for (int x = 0; x < cols; x++)
-            {
-                double a = Math.Min(1, p[x] / q[x]);
-                double rest = 0;
-                for (int y = 0; y < cols; y++)
-                    if (y != x) rest += Math.Min(residual[y], q[y] / (1 - q[x]));
-                second += q[x] * (1 - a) * rest;
-            }
-            exact = new[] { first, second / (1 - first) };
-        }
+            exact = TwoDraftAcceptance(p, q);
         var target = SpeculativeReference.Tile(new[] { pf }, batch);
         var draft = SpeculativeReference.Tile(new[] { qf }, batch);
         var keys = Enumerable.Range(0, batch).Select(b => new RngKey(88, (uint)b)).ToArray();
@@ -302,6 +289,87 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
             var control = ChiSquare.GoodnessOfFit(ChiSquare.Histogram(Enumerable.Range(0, 20000).Select(_ => SpeculativeReference.Sample(qf, random)), cols), p);
             Assert.That(control.PValue, Is.LessThan(ChiSquare.Alpha), control.ToString);
         }
+    }
+
+    /// <summary>
+    /// RSD with two drafts without replacement: P(the first is accepted) = Σ min(p, q), and P(the second is accepted | the
+    /// first was rejected), exactly in O(V²): p_2 = norm(max(0, p − q)) whatever x_1 was, and x_2 is drawn from q without x_1.
+    /// </summary>
+    private static double[] TwoDraftAcceptance(double[] p, double[] q)
+    {
+        double first = p.Zip(q, Math.Min).Sum(), second = 0;
+        var residual = MultiDraftReference.Normalise(p.Zip(q, (t, d) => Math.Max(0, t - d)).ToArray())!;
+        for (int x = 0; x < p.Length; x++)
+        {
+            double a = Math.Min(1, p[x] / q[x]);
+            double rest = 0;
+            for (int y = 0; y < p.Length; y++)
+                if (y != x) rest += Math.Min(residual[y], q[y] / (1 - q[x]));
+            second += q[x] * (1 - a) * rest;
+        }
+        return new[] { first, second / (1 - first) };
+    }
+
+    /// <summary>
+    /// Trees at V = 1000: the root has two children drawn without replacement from q_root, each with one child from
+    /// q_next; the target's rows are p_root, then p_next, then p_leaf (not depending on the earlier tokens). The first
+    /// level accepts at RSD's exact rates (first child, then second given the first was rejected), the second at
+    /// Σ min(p_next, q_next), binomial; the emitted tokens at depths 0, 1, 2 follow p_root, p_next, p_leaf (chi-square),
+    /// α = 1e-6; cpu at full size, the emulators smaller.
+    /// </summary>
+    [Test]
+    public void TreeAcceptanceRatesAndOutputLawMatchTheTarget()
+    {
+        const int cols = 1000, nodes = 5;
+        int batch = IsEmulated ? 200 : 1000, launches = IsEmulated ? 1 : 20;
+        var random = new System.Random(29);
+        var pRoot = SpeculativeReference.Distribution(cols, random, 3.0);
+        var qRoot = SpeculativeReference.Perturbed(pRoot, random, 1.5);
+        var pNext = SpeculativeReference.Distribution(cols, random, 3.0);
+        var qNext = SpeculativeReference.Perturbed(pNext, random, 1.0);
+        var pLeaf = SpeculativeReference.Distribution(cols, random, 3.0);
+        var norm = (float[] x) => MultiDraftReference.Normalise(Doubles(x))!;
+        var rootRates = TwoDraftAcceptance(norm(pRoot), norm(qRoot));
+        double nextRate = norm(pNext).Zip(norm(qNext), Math.Min).Sum();
+        int[] shape = { -1, 0, 0, 1, 2 };
+        var target = SpeculativeReference.Tile(new[] { pRoot, pNext, pNext, pLeaf, pLeaf }, batch);
+        var draft = SpeculativeReference.Tile(new[] { qRoot, qNext, qNext, qNext, qNext }, batch);
+        var parents = Enumerable.Range(0, batch).SelectMany(_ => shape).ToArray();
+        var keys = Enumerable.Range(0, batch).Select(b => new RngKey(99, (uint)b)).ToArray();
+        long firstTried = 0, firstAccepted = 0, secondTried = 0, secondAccepted = 0, nextTried = 0, nextAccepted = 0;
+        var outputs = new[] { new List<int>(), new List<int>(), new List<int>() };
+        for (int launch = 0; launch < launches; launch++)
+        {
+            var tokens = Enumerable.Range(0, batch).SelectMany(_ =>
+            {
+                var root = DrawDrafts(qRoot, 2, true, random);
+                return new[] { 0, root[0], root[1], SpeculativeReference.Sample(qNext, random), SpeculativeReference.Sample(qNext, random) };
+            }).ToArray();
+            var (accepted, path, emitted) = RunTree(Runtime, target, draft, parents, tokens, batch, nodes, cols, keys, (ulong)launch);
+            for (int b = 0; b < batch; b++)
+            {
+                int depth = accepted[b];
+                firstTried++;
+                if (depth >= 1 && path[b * nodes] == 1) firstAccepted++;
+                else { secondTried++; if (depth >= 1) secondAccepted++; }
+                if (depth >= 1) { nextTried++; if (depth == 2) nextAccepted++; }
+                for (int n = 0; n <= depth; n++)
+                    outputs[n].Add(emitted[b * nodes + n]);
+            }
+        }
+        foreach (var (hits, tries, rate, what) in new[]
+                 {
+                     (firstAccepted, firstTried, rootRates[0], "first child"),
+                     (secondAccepted, secondTried, rootRates[1], "second child after the first was rejected"),
+                     (nextAccepted, nextTried, nextRate, "the accepted child's child"),
+                 })
+        {
+            var result = BinomialTest.Test(hits, tries, rate, what);
+            Assert.That(result.PValue, Is.GreaterThan(ChiSquare.Alpha), result.ToString);
+        }
+        var laws = new[] { norm(pRoot), norm(pNext), norm(pLeaf) };
+        for (int n = 0; n < 3; n++)
+            ChiSquare.AssertFits(ChiSquare.Histogram(outputs[n], cols), laws[n], $"emitted token at depth {n} on {Backend.ToName()}");
     }
 
     /// <summary>k drafts from q: without replacement (sequentially renormalised) or i.i.d.</summary>
