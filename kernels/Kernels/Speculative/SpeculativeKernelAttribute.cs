@@ -10,7 +10,8 @@ namespace Kernels;
 /// <remarks>
 /// Inputs are probabilities, not logits: the target and draft distributions must come from the same post-processing
 /// (temperature, truncation), otherwise the emitted tokens follow the processed target, not the intended one. The
-/// algorithm, randomness layout and per-row outcomes are documented on <see cref="ChainVerifier"/>.
+/// algorithms, randomness layouts and per-row outcomes are documented on <see cref="ChainVerifier"/> (chain),
+/// <see cref="MultiDraftVerifier"/> (RSD, K-SEQ), <see cref="TreeVerifier"/> (token trees) and <see cref="DraftMachine"/>.
 /// </remarks>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
 public sealed class SpeculativeKernelAttribute : Attribute
