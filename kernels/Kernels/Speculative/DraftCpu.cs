@@ -19,8 +19,8 @@ public static unsafe class DraftCpu
 
     /// <summary>Verifies every multi-draft row.</summary>
     public static void MultiDraftRows(nint target, nint draft, nint draftTokens, nint keys, nint uniforms, nint slots, nint tokens, DraftArgs args) =>
-        // RSD reads a row pair once or a few times; K-SEQ's bisection about 50 times: schedule by that.
-        RowScheduler.For(args.Batch, (args.Method == DraftRules.KSeq ? 50 : 2) * args.Cols,
+        // RSD reads a row pair a few times; K-SEQ's root search about a dozen: schedule by that.
+        RowScheduler.For(args.Batch, (args.Method == DraftRules.KSeq ? 24 : 4) * args.Cols,
             new MultiJob(target, draft, draftTokens, keys, uniforms, slots, tokens, args));
 
     /// <summary>Verifies every tree row.</summary>

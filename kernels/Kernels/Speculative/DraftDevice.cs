@@ -11,7 +11,7 @@ namespace Kernels;
 /// <remarks>
 /// One loop driven by the uniform machine state with <see cref="SegmentDraw.Step"/> its only barrier site: the shape
 /// PoCL 3.1's work-group compiler handles. A row costs two passes over V per visited node plus one per RSD rejection, and
-/// about 50 for K-SEQ's bisection.
+/// about a dozen for K-SEQ (ρ).
 /// </remarks>
 public static class DraftDevice
 {

@@ -21,7 +21,8 @@ namespace Kernels;
 /// residual is already 0: a child is rejected only where p_i &lt; q_i.) A residual whose mass rounds to 0 leaves S
 /// unchanged (no NaN). The test is u·q(x)·Z &lt; r(x)·D (q = 0: accept iff r &gt; 0).</para>
 /// <para><b>K-SEQ</b>: β(ρ) = Σ min(q/Σq, p/(Σp·ρ)), c(ρ) = <see cref="DraftRules.C"/>; ρ = 1 when k = 1 or c(1) ≤ 1,
-/// else the valid end of <see cref="DraftRules.Bisections"/> bisection steps on [1, k]. Draft i is accepted when
+/// else the valid end hi of a bracket [lo, hi] ∋ ρ* narrowed to 2^-44 relative by safeguarded regula falsi (Illinois),
+/// at most <see cref="DraftRules.RootSteps"/> passes (typically about ten). Draft i is accepted when
 /// u_i·q(x)/Σq &lt; p(x)/(Σp·ρ); with none accepted the token is drawn from max(0, p/Σp − min(q/Σq, p/(Σp·ρ))·c(ρ)),
 /// or from p when that has no mass.</para>
 /// <para><b>Trees</b>: from the root, RSD over the node's children against its p; descend into the accepted child; stop
@@ -33,11 +34,11 @@ namespace Kernels;
 public struct DraftMachine
 {
     private const int SumP = 0, SumQ = 1, NextResidual = 2, Beta = 3, KSeqMass = 4, Draw = 5, Finished = 6;
-    private const int CheckOne = 0, Bisect = 1, FinalBeta = 2;
+    private const int CheckOne = 0, UpperEnd = 1, Narrow = 2, FinalBeta = 3;
 
-    private int _stage, _method, _nodes, _node, _child, _phase, _iteration;
+    private int _stage, _method, _nodes, _node, _child, _phase, _iteration, _side;
     private double _p, _q, _scale, _next, _mass, _draftMass, _pendingQ;
-    private double _lo, _hi, _rho, _invPRho;
+    private double _lo, _hi, _gLo, _gHi, _x, _width, _invPRho;
 
     /// <summary>The weights of this step's pass.</summary>
     public Residual Weights;
@@ -215,10 +216,15 @@ public struct DraftMachine
         {
             _phase = CheckOne;
             _stage = Beta;
+            _x = 1.0;
             Weights = Residual.Beta(1.0 / _q, 1.0 / _p);
         }
     }
 
+    // ρ: g(ρ) = c(β(ρ)) − ρ is > 0 below ρ* and ≤ 0 from ρ* on. g(1) ≤ 0: ρ = 1. Else g(k) (≤ 0 always), then Illinois
+    // (regula falsi, halving a stale end's g) inside [lo, hi], falling back to the midpoint when the interpolated point
+    // leaves the bracket or the bracket did not halve in three steps; stop at a bracket of 2^-44 relative (or
+    // DraftRules.RootSteps steps) and keep the valid end hi.
     private void AdvanceBeta<TRow>(TRow row, double total) where TRow : struct, IDraftRow
     {
         int k = _nodes - 1;
@@ -229,39 +235,63 @@ public struct DraftMachine
             Weights = Residual.KSeq(1.0 / _p, 1.0 / _q, _invPRho, c);
             return;
         }
-        double rho = _phase == CheckOne ? 1.0 : 0.5 * (_lo + _hi);
+        double g = c - _x;
         if (_phase == CheckOne)
         {
-            if (c <= 1.0)
+            if (g <= 0.0)
             {
                 TestKSeq(row, 1.0);
                 return;
             }
             _lo = 1.0;
-            _hi = k;
-            _iteration = 0;
-            _phase = Bisect;
+            _gLo = g;
+            _phase = UpperEnd;
+            _x = k;
         }
         else
         {
-            if (c <= rho)
-                _hi = rho;
+            if (_phase == UpperEnd)
+            {
+                _hi = _x;
+                _gHi = g;
+                _phase = Narrow;
+                _width = _hi - _lo;
+            }
+            else if (g <= 0.0)
+            {
+                _hi = _x;
+                _gHi = g;
+                if (_side < 0) _gLo *= 0.5;
+                _side = -1;
+            }
             else
-                _lo = rho;
+            {
+                _lo = _x;
+                _gLo = g;
+                if (_side > 0) _gHi *= 0.5;
+                _side = 1;
+            }
             _iteration++;
-            if (_iteration == DraftRules.Bisections)
+            if (_hi - _lo <= _hi / (1L << 44) || _iteration >= DraftRules.RootSteps)
             {
                 TestKSeq(row, _hi);
                 return;
             }
+            double x = _hi - _gHi * (_hi - _lo) / (_gHi - _gLo);
+            if (_iteration % 3 == 0)
+            {
+                if (_hi - _lo > 0.5 * _width)
+                    x = 0.5 * (_lo + _hi); // the bracket did not halve in three steps: bisect
+                _width = _hi - _lo;
+            }
+            _x = !double.IsNaN(x) && x > _lo && x < _hi ? x : 0.5 * (_lo + _hi); // explicit IsNaN: PoCL folds NaN compares
         }
-        Weights = Residual.Beta(1.0 / _q, 1.0 / _p / (0.5 * (_lo + _hi)));
+        Weights = Residual.Beta(1.0 / _q, 1.0 / _p / _x);
     }
 
     // K-SEQ's accept tests at ρ, then (none accepted) β(ρ) for c(ρ).
     private void TestKSeq<TRow>(TRow row, double rho) where TRow : struct, IDraftRow
     {
-        _rho = rho;
         double invQ = 1.0 / _q;
         _invPRho = 1.0 / _p / rho;
         for (int c = 1; c < _nodes && _stage != Finished; c++)

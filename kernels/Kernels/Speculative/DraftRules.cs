@@ -116,8 +116,8 @@ public static class DraftRules
     /// <summary><see cref="DraftArgs.Method"/> of tree verification.</summary>
     public const int Tree = 2;
 
-    /// <summary>Bisection steps for K-SEQ's ρ: the interval [1, k] shrinks to (k − 1)·2^-48.</summary>
-    public const int Bisections = 48;
+    /// <summary>The most root-finding passes for K-SEQ's ρ (safeguarded regula falsi; bisection alone needs about 48).</summary>
+    public const int RootSteps = 64;
 
     /// <summary>c(ρ) = (1 − (1 − β)^k)/β (its limit k at β = 0), the power by k multiplications (the same bits everywhere).</summary>
     public static double C(double beta, int k)

@@ -29,7 +29,7 @@ public static partial class ExpectedAcceptance;
 public static partial class RecursiveRejectionVerify;
 
 /// <summary>
-/// Multi-draft verification by K-SEQ (SpecTr) with per-request keys: k i.i.d. drafts [B, k] from q, ρ by bisection;
+/// Multi-draft verification by K-SEQ (SpecTr) with per-request keys: k i.i.d. drafts [B, k] from q, ρ by a root search;
 /// acceptance 1 − (1 − β(ρ))^k. See <see cref="MultiDraftVerifier"/>.
 /// </summary>
 [SpeculativeKernel(SpeculativeKind.KSeq, PerRowKeys = true)]

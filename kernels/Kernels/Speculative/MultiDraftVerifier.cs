@@ -19,13 +19,14 @@ namespace Kernels;
 /// <c>Rng.Block(key, i, offset)</c>, the final draw position k, so k = 1 uses the counters of a chain of length 1. Row b
 /// uses its own key (<see cref="PerRowKeys"/>) or the launch key with stream <c>Stream + b</c>. The same keys give the
 /// same decisions on every backend, except at near-ties (≈1e-12 relative) of double sums taken in a different order
-/// (the final draw's running sum, and for K-SEQ the β sums of the bisection).</para>
+/// (the final draw's running sum, and for K-SEQ the β sums of the root search).</para>
 /// <para><b>Invalid rows</b> (token −1, slot −1): a draft outside [0, V); for RSD two equal drafts (drafts without
 /// replacement are distinct); a NaN, negative or infinite value anywhere in the row's p or q (both are read whole);
 /// p or q with no mass. <b>q = 0 at a drafted token</b> (impossible under the draft law) accepts it when its residual
 /// p is positive and rejects it otherwise, as chain verification does.</para>
 /// <para><b>Cost</b>: RSD reads p and q once (validating sums), plus p and q once per rejected draft and once for the
-/// final draw; K-SEQ reads them about 50 times (ρ by bisection). ILGPU: one group per row; <c>cpu</c>: eight lanes.</para>
+/// final draw; K-SEQ reads them about a dozen times (ρ by safeguarded regula falsi). ILGPU: one group per row;
+/// <c>cpu</c>: eight lanes.</para>
 /// </remarks>
 public sealed unsafe class MultiDraftVerifier
 {

@@ -25,7 +25,7 @@ public enum SpeculativeKind
     RecursiveRejection = 2,
 
     /// <summary>
-    /// Multi-draft verification by K-SEQ (SpecTr) over k i.i.d. drafts [B, k] from q, with ρ found by bisection: same
+    /// Multi-draft verification by K-SEQ (SpecTr) over k i.i.d. drafts [B, k] from q, with ρ found by a root search on c(ρ) = ρ: same
     /// shapes and outputs as <see cref="RecursiveRejection"/>; acceptance 1 − (1 − β(ρ))^k.
     /// </summary>
     KSeq = 3,
