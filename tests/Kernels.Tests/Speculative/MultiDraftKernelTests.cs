@@ -372,6 +372,33 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
             ChiSquare.AssertFits(ChiSquare.Histogram(outputs[n], cols), laws[n], $"emitted token at depth {n} on {Backend.ToName()}");
     }
 
+    /// <summary>
+    /// End to end on the library's kernels: drafts from <see cref="GumbelTopK"/> over log q (without replacement, in
+    /// Gumbel-top-k order), verified by <see cref="RecursiveRejectionVerify"/>: the first draft is accepted at Σ min(p, q)
+    /// (binomial) and the tokens follow p (chi-square), α = 1e-6.
+    /// </summary>
+    [Test]
+    public void GumbelTopKDraftsVerifiedByRecursiveRejectionFollowTheTarget()
+    {
+        int cols = IsEmulated ? 200 : 1000, batch = IsEmulated ? 300 : 8000;
+        const int k = 3;
+        var random = new System.Random(53);
+        var pf = SpeculativeReference.Distribution(cols, random, 3.0);
+        var qf = SpeculativeReference.Perturbed(pf, random, 1.5);
+        var logQ = Enumerable.Range(0, batch).SelectMany(_ => qf.Select(v => MathF.Log(v))).ToArray();
+        var drafts = new int[batch * k];
+        GumbelTopK.Run(Runtime, logQ, drafts, new float[batch * k], batch, cols, k, 1f, new RngKey(54), 0);
+        var keys = Enumerable.Range(0, batch).Select(b => new RngKey(55, (uint)b)).ToArray();
+        var (slots, tokens) = RunMulti(Runtime, false, SpeculativeReference.Tile(new[] { pf }, batch), SpeculativeReference.Tile(new[] { qf }, batch),
+            drafts, batch, k, cols, keys, 0);
+        double[] p = MultiDraftReference.Normalise(Doubles(pf))!, q = MultiDraftReference.Normalise(Doubles(qf))!;
+        var first = BinomialTest.Test(slots.LongCount(s => s == 0), batch, p.Zip(q, Math.Min).Sum(), "first draft accepted");
+        Assert.That(first.PValue, Is.GreaterThan(ChiSquare.Alpha), first.ToString);
+        Assert.That(tokens, Is.All.InRange(0, cols - 1));
+        ChiSquare.AssertFits(ChiSquare.Histogram(tokens, cols), p, $"GumbelTopK + RSD tokens on {Backend.ToName()}");
+        Assert.That(slots.Count(s => s > 0), Is.GreaterThan(0), "later drafts are accepted too");
+    }
+
     /// <summary>k drafts from q: without replacement (sequentially renormalised) or i.i.d.</summary>
     private static int[] DrawDrafts(float[] q, int k, bool withoutReplacement, System.Random random)
     {
