@@ -27,6 +27,8 @@ namespace Kernels;
 /// same token; a NaN, negative or infinite value in the p or q row of a node that verification visits (visited nodes'
 /// rows are read whole; the rest are not checked); a visited p row, or the q row of a visited node with children, with
 /// no mass.</para>
+/// <para><b>Cost</b>: the shape checks take O(N²) per row (every thread of a group runs them), then two passes over V per
+/// visited node, one per rejected child and one for the final draw: meant for trees of up to a few hundred nodes.</para>
 /// </remarks>
 public sealed unsafe class TreeVerifier
 {
