@@ -32,7 +32,7 @@ public sealed partial class SpeculativeKernelGenerator
             if (!Enum.IsDefined(typeof(SpeculativeKind), kind))
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidOption, location,
                     "Kind", ((int)kind).ToString(), string.Join(", ", Enum.GetNames(typeof(SpeculativeKind)))));
-            else if (perRowKeys && kind != SpeculativeKind.Chain)
+            else if (perRowKeys && kind == SpeculativeKind.ExpectedAcceptance)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SpeculativeOptionNotApplicable, location,
                     "PerRowKeys", type.Name, kind.ToString()));
             return hierarchy is null ? null : new SpeculativeKernelInfo(hierarchy, kind, perRowKeys);

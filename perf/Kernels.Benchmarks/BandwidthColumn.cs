@@ -44,8 +44,10 @@ public sealed class BandwidthColumn(bool percent, double limitGBps) : IColumn
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
         double? meanNs = summary[benchmarkCase]?.ResultStatistics?.Mean;
-        if (meanNs is not > 0 || benchmarkCase.Parameters["Shape"] is not string shape)
+        if (meanNs is not > 0)
             return "NA";
+        // Classes with a Shape parameter measure per shape; the others (one shape) per method.
+        string shape = benchmarkCase.Parameters["Shape"] as string ?? benchmarkCase.Descriptor.WorkloadMethod.Name;
         var bytesMoved = benchmarkCase.Descriptor.Type.GetMethod("BytesMoved", new[] { typeof(string) });
         if (bytesMoved?.Invoke(null, new object[] { shape }) is not long bytes)
             return "NA";

@@ -10,7 +10,8 @@ namespace Kernels.Benchmarks;
 /// Chain verification for B = 16 requests, L = 4 drafted tokens, V = 128000 on the <c>cpu</c> backend, against the
 /// time to read its inputs once (target [B, L+1, V] + draft [B, L, V] fp32 = 73.7 MB, summed with TensorPrimitives on
 /// every core) as the baseline: the issue's bound is 1.5x that. <see cref="Setup"/> checks the kernel's decisions
-/// against the float64 reference before anything is timed and prints the bytes involved.
+/// against the float64 reference before anything is timed and prints the bytes involved. Multi-draft verification (RSD
+/// and K-SEQ, k = <see cref="Drafts"/> drafts) runs on B rows of p and q [B, V] taken from the same data.
 /// </summary>
 [BenchmarkCategory("speculative")]
 public class SpeculativeBenchmarks
@@ -24,6 +25,9 @@ public class SpeculativeBenchmarks
     /// <summary>Vocabulary size.</summary>
     public const int Cols = 128000;
 
+    /// <summary>Drafts per row of the multi-draft benchmarks.</summary>
+    public const int Drafts = 4;
+
     private const ulong Offset = 3;
 
     private float[] _target = [];
@@ -34,9 +38,21 @@ public class SpeculativeBenchmarks
     private KernelBuffer<float>? _targetBuffer, _draftBuffer, _betaBuffer;
     private KernelBuffer<int>? _tokenBuffer, _acceptedBuffer, _emittedBuffer;
     private KernelBuffer<RngKey>? _keyBuffer;
+    private KernelBuffer<int>? _rsdDrafts, _iidDrafts, _slotBuffer, _drawnBuffer;
 
     /// <summary>Input bytes: target and draft probabilities, drafted tokens.</summary>
     public static long InputBytes => ((long)Batch * (2 * Length + 1) * Cols + Batch * Length) * sizeof(float);
+
+    /// <summary>Multi-draft input bytes: p and q [B, V] and the drafts [B, k].</summary>
+    public static long MultiDraftBytes => ((long)Batch * 2 * Cols + Batch * Drafts) * sizeof(float);
+
+    /// <summary>Bytes each benchmark must read once (the GB/s column): all inputs, β's p and q rows, or the multi-draft rows.</summary>
+    public static long BytesMoved(string method) => method switch
+    {
+        nameof(ExpectedAcceptanceCpu) => 2L * Batch * Length * Cols * sizeof(float),
+        nameof(RecursiveRejectionCpu) or nameof(KSeqCpu) => MultiDraftBytes,
+        _ => InputBytes,
+    };
 
     /// <summary>Creates the data (p and a perturbed q per position, drafts drawn from q), the runtime, and verifies.</summary>
     [GlobalSetup]
@@ -70,7 +86,24 @@ public class SpeculativeBenchmarks
         _acceptedBuffer = _runtime.Allocate<int>(Batch);
         _emittedBuffer = _runtime.Allocate<int>(Batch * (Length + 1));
         _betaBuffer = _runtime.Allocate<float>(Batch * Length);
+        var rsd = new int[Batch * Drafts];
+        var iid = new int[Batch * Drafts];
+        for (int b = 0; b < Batch; b++)
+        {
+            var q = _draft.AsSpan(b * Cols, Cols).ToArray();
+            for (int i = 0; i < Drafts; i++)
+            {
+                iid[b * Drafts + i] = Draw(q, random.NextDouble());
+                rsd[b * Drafts + i] = Draw(q, random.NextDouble());
+                q[rsd[b * Drafts + i]] = 0f; // without replacement
+            }
+        }
+        _rsdDrafts = _runtime.Upload<int>(rsd);
+        _iidDrafts = _runtime.Upload<int>(iid);
+        _slotBuffer = _runtime.Allocate<int>(Batch);
+        _drawnBuffer = _runtime.Allocate<int>(Batch);
         Verify();
+        VerifyMultiDraft(rsd, iid);
         var limits = MemoryBandwidth.Current;
         Console.WriteLine($"// inputs {InputBytes / 1e6:F1} MB; one read at the measured read bandwidth ({limits.ReadAllThreads:F1} GB/s) = {InputBytes / limits.ReadAllThreads / 1e6:F2} ms; " +
             $"chain verification touches about {TouchedBytes() / 1e6:F1} MB (accept tests plus the one or two rows of each final draw)");
@@ -87,6 +120,10 @@ public class SpeculativeBenchmarks
         _acceptedBuffer?.Dispose();
         _emittedBuffer?.Dispose();
         _betaBuffer?.Dispose();
+        _rsdDrafts?.Dispose();
+        _iidDrafts?.Dispose();
+        _slotBuffer?.Dispose();
+        _drawnBuffer?.Dispose();
         _runtime?.Dispose();
     }
 
@@ -114,6 +151,37 @@ public class SpeculativeBenchmarks
     [Benchmark]
     public void ExpectedAcceptanceCpu() =>
         ExpectedAcceptance.Launch(_runtime!, _targetBuffer!, _draftBuffer!, _betaBuffer!, Batch, Length, Cols);
+
+    /// <summary><see cref="RecursiveRejectionVerify"/> (RSD, k = 4 drafts without replacement, per-request keys) on B rows of p and q.</summary>
+    [Benchmark]
+    public ulong RecursiveRejectionCpu() =>
+        RecursiveRejectionVerify.Launch(_runtime!, _targetBuffer!, _draftBuffer!, _rsdDrafts!, _slotBuffer!, _drawnBuffer!, Batch, Drafts, Cols, _keyBuffer!, Offset);
+
+    /// <summary><see cref="KSeqVerify"/> (K-SEQ, k = 4 i.i.d. drafts, ρ by 48 bisection steps) on B rows of p and q.</summary>
+    [Benchmark]
+    public ulong KSeqCpu() =>
+        KSeqVerify.Launch(_runtime!, _targetBuffer!, _draftBuffer!, _iidDrafts!, _slotBuffer!, _drawnBuffer!, Batch, Drafts, Cols, _keyBuffer!, Offset);
+
+    private void VerifyMultiDraft(int[] rsd, int[] iid)
+    {
+        foreach (bool kSeq in new[] { false, true })
+        {
+            if (kSeq) KSeqCpu(); else RecursiveRejectionCpu();
+            var slots = _slotBuffer!.ToArray();
+            var drafts = kSeq ? iid : rsd;
+            for (int b = 0; b < 4; b++)
+            {
+                var p = _target.AsSpan(b * Cols, Cols).ToArray().Select(v => (double)v).ToArray();
+                var q = _draft.AsSpan(b * Cols, Cols).ToArray().Select(v => (double)v).ToArray();
+                var u = Enumerable.Range(0, Drafts + 1).Select(c => Variates.Uniform(Rng.Block(_keys[b], (uint)c, Offset).Low64)).ToArray();
+                var x = drafts.AsSpan(b * Drafts, Drafts);
+                var host = kSeq ? MultiDraft.KSeq(p, q, x, u) : MultiDraft.RecursiveRejection(p, q, x, u);
+                if (host.Slot != slots[b])
+                    throw new InvalidOperationException($"{(kSeq ? "K-SEQ" : "RSD")} disagrees with the host reference on row {b}: slot {slots[b]}, expected {host.Slot}.");
+            }
+            Console.WriteLine($"// verified {(kSeq ? "K-SEQ" : "RSD")} against MultiDraft on 4 rows; slots: {string.Join(" ", slots)}");
+        }
+    }
 
     private static ReadOnlySpan<float> Slice(float[] data, int chunk, int chunks)
     {

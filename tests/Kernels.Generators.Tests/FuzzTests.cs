@@ -38,7 +38,7 @@ public sealed class FuzzTests
     };
     private static readonly string[] SpeculativeArguments =
     {
-        "SpeculativeKind.Chain", "SpeculativeKind.ExpectedAcceptance", "(SpeculativeKind)5", "PerRowKeys = true", "PerRowKeys = 1", "Kind = ", "Transform = nameof(F)",
+        "SpeculativeKind.Chain", "SpeculativeKind.ExpectedAcceptance", "SpeculativeKind.RecursiveRejection", "SpeculativeKind.KSeq", "SpeculativeKind.Tree", "(SpeculativeKind)5", "PerRowKeys = true", "PerRowKeys = 1", "Kind = ", "Transform = nameof(F)",
     };
     private static readonly string[] Modifiers = { "public static partial class", "static partial class", "public partial class", "public static class", "partial struct", "public static partial record", "internal static partial class" };
     private static readonly string[] Transforms =

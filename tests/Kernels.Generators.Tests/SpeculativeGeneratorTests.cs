@@ -27,10 +27,13 @@ public sealed class SpeculativeGeneratorTests
             [SpeculativeKernel(SpeculativeKind.Chain, PerRowKeys = true)] public static partial class B;
             [SpeculativeKernel(SpeculativeKind.ExpectedAcceptance)] public static partial class C;
             public static partial class Outer { [SpeculativeKernel(PerRowKeys = true)] internal static partial class D; }
+            [SpeculativeKernel(SpeculativeKind.RecursiveRejection, PerRowKeys = true)] public static partial class E;
+            [SpeculativeKernel(SpeculativeKind.KSeq)] public static partial class F;
+            [SpeculativeKernel(SpeculativeKind.Tree, PerRowKeys = true)] public static partial class G;
             """);
         Assert.That(run.Exception, Is.Null);
         Assert.That(run.Diagnostics, Is.Empty, () => string.Join("; ", run.Diagnostics));
-        Assert.That(run.Result.GeneratedTrees, Has.Length.EqualTo(4));
+        Assert.That(run.Result.GeneratedTrees, Has.Length.EqualTo(7));
         Assert.That(run.OutputErrors, Is.Empty, () => string.Join("\n", run.OutputErrors));
         Assert.That(run.GeneratedTreeProblems, Is.Empty, () => string.Join("\n", run.GeneratedTreeProblems));
         string b = run.Result.GeneratedTrees.Single(t => t.FilePath.EndsWith("Demo.B.Speculative.g.cs")).ToString();
@@ -41,6 +44,16 @@ public sealed class SpeculativeGeneratorTests
         Assert.That(a, Does.Contain("new global::Kernels.ChainVerifier(false, IlgpuKernel, CpuKernel)").And.Contain("global::Kernels.RngKey key"));
         string c = run.Result.GeneratedTrees.Single(t => t.FilePath.EndsWith("Demo.C.Speculative.g.cs")).ToString();
         Assert.That(c, Does.Contain("global::Kernels.AcceptanceDevice.Pair(").And.Contain("public static void Launch("));
+        string e = run.Result.GeneratedTrees.Single(t => t.FilePath.EndsWith("Demo.E.Speculative.g.cs")).ToString();
+        Assert.That(e, Does.Contain("global::Kernels.DraftDevice.MultiDraftRow(").And.Contain("global::Kernels.DraftCpu.MultiDraftRows(")
+            .And.Contain("new global::Kernels.MultiDraftVerifier(global::Kernels.SpeculativeKind.RecursiveRejection, true, IlgpuKernel, CpuKernel)")
+            .And.Contain("int batch, int drafts, int cols, global::Kernels.Runtime.KernelBuffer<global::Kernels.RngKey> keys"));
+        string f = run.Result.GeneratedTrees.Single(t => t.FilePath.EndsWith("Demo.F.Speculative.g.cs")).ToString();
+        Assert.That(f, Does.Contain("new global::Kernels.MultiDraftVerifier(global::Kernels.SpeculativeKind.KSeq, false, IlgpuKernel, CpuKernel)")
+            .And.Contain("global::Kernels.RngKey key"));
+        string g = run.Result.GeneratedTrees.Single(t => t.FilePath.EndsWith("Demo.G.Speculative.g.cs")).ToString();
+        Assert.That(g, Does.Contain("global::Kernels.DraftDevice.TreeRow(").And.Contain("new global::Kernels.TreeVerifier(true, IlgpuKernel, CpuKernel)")
+            .And.Contain("int batch, int nodes, int cols"));
     }
 
     [Test]

@@ -77,7 +77,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor SpeculativeOptionNotApplicable = Error(
         "KRN1401", "Kernels.Speculative",
         "Speculative-decoding option does not apply to this kind",
-        "{0} applies only to Chain verification kernels, but '{1}' declares a {2} kernel, which draws no random numbers; remove {0}");
+        "{0} applies only to verification kernels (Chain, RecursiveRejection, KSeq, Tree), but '{1}' declares a {2} kernel, which draws no random numbers; remove {0}");
 
     public static readonly DiagnosticDescriptor InternalError = Error(
         "KRN9001", "Kernels.Generator",

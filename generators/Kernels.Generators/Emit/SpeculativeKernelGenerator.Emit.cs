@@ -25,9 +25,58 @@ public sealed partial class SpeculativeKernelGenerator
             {
                 if (model.Kind == SpeculativeKind.ExpectedAcceptance)
                     WriteAcceptance(w);
+                else if (model.Kind == SpeculativeKind.Tree)
+                    WriteTree(w, model.PerRowKeys);
+                else if (model.Kind is SpeculativeKind.RecursiveRejection or SpeculativeKind.KSeq)
+                    WriteMultiDraft(w, model.Kind, model.PerRowKeys);
                 else
                     WriteChain(w, model.PerRowKeys);
             });
+
+        /// <summary>Adds the key parameter (a per-row buffer or span, or one launch key) and the offset; returns the descriptor's key arguments.</summary>
+        private static string AddKeys(List<string> launch, List<string> run, string shape, bool perRowKeys)
+        {
+            launch.Add(shape + (perRowKeys ? $", {KeyBuffer} keys" : $", {Key} key"));
+            run.Add(shape + (perRowKeys ? $", global::System.ReadOnlySpan<{Key}> keys" : $", {Key} key"));
+            launch.Add("ulong offset");
+            run.Add("ulong offset");
+            return perRowKeys ? "default, keys" : "key, {0}";
+        }
+
+        private static void WriteMultiDraft(IndentedWriter w, SpeculativeKind kind, bool perRowKeys)
+        {
+            const string Args = "global::Kernels.DraftArgs";
+            WriteEntryPoints(w,
+                $"{FloatView} target, {FloatView} draft, {IntView} draftTokens, {KeyView} keys, {DoubleView} uniforms, {IntView} slots, {IntView} tokens, {Args} args",
+                "global::Kernels.DraftDevice.MultiDraftRow(target, draft, draftTokens, keys, uniforms, slots, tokens, args)",
+                $"nint target, nint draft, nint draftTokens, nint keys, nint uniforms, nint slots, nint tokens, {Args} args",
+                "global::Kernels.DraftCpu.MultiDraftRows(target, draft, draftTokens, keys, uniforms, slots, tokens, args)");
+            WriteDescriptor(w, "global::Kernels.MultiDraftVerifier",
+                $"global::Kernels.SpeculativeKind.{kind}, {(perRowKeys ? "true" : "false")}, IlgpuKernel, CpuKernel");
+            var launch = new List<string> { $"{Runtime} runtime", $"{FloatBuffer} target", $"{FloatBuffer} draft", $"{IntBuffer} draftTokens", $"{IntBuffer} slots", $"{IntBuffer} tokens" };
+            var run = new List<string> { $"{Runtime} runtime", "global::System.ReadOnlySpan<float> target", "global::System.ReadOnlySpan<float> draft", "global::System.ReadOnlySpan<int> draftTokens", "global::System.Span<int> slots", "global::System.Span<int> tokens" };
+            string call = "runtime, target, draft, draftTokens, slots, tokens, batch, drafts, cols, " + AddKeys(launch, run, "int batch, int drafts, int cols", perRowKeys) + ", offset";
+            string summary = $"Verifies {(kind == SpeculativeKind.KSeq ? "i.i.d. drafts by K-SEQ" : "drafts drawn without replacement by recursive rejection sampling")} [batch, drafts] against target and draft probabilities [batch, cols]: the accepted slot [batch] (−1: none) and the emitted token [batch] (−1: invalid row)";
+            WriteMethods(w, summary, " Returns the RNG offset for the next call.", "ulong", launch, run,
+                string.Format(call, "null"), string.Format(call, "default"));
+        }
+
+        private static void WriteTree(IndentedWriter w, bool perRowKeys)
+        {
+            const string Args = "global::Kernels.DraftArgs";
+            WriteEntryPoints(w,
+                $"{FloatView} target, {FloatView} draft, {IntView} parents, {IntView} nodeTokens, {KeyView} keys, {DoubleView} uniforms, {IntView} accepted, {IntView} path, {IntView} emitted, {Args} args",
+                "global::Kernels.DraftDevice.TreeRow(target, draft, parents, nodeTokens, keys, uniforms, accepted, path, emitted, args)",
+                $"nint target, nint draft, nint parents, nint nodeTokens, nint keys, nint uniforms, nint accepted, nint path, nint emitted, {Args} args",
+                "global::Kernels.DraftCpu.TreeRows(target, draft, parents, nodeTokens, keys, uniforms, accepted, path, emitted, args)");
+            WriteDescriptor(w, "global::Kernels.TreeVerifier", $"{(perRowKeys ? "true" : "false")}, IlgpuKernel, CpuKernel");
+            var launch = new List<string> { $"{Runtime} runtime", $"{FloatBuffer} target", $"{FloatBuffer} draft", $"{IntBuffer} parents", $"{IntBuffer} nodeTokens", $"{IntBuffer} accepted", $"{IntBuffer} path", $"{IntBuffer} emitted" };
+            var run = new List<string> { $"{Runtime} runtime", "global::System.ReadOnlySpan<float> target", "global::System.ReadOnlySpan<float> draft", "global::System.ReadOnlySpan<int> parents", "global::System.ReadOnlySpan<int> nodeTokens", "global::System.Span<int> accepted", "global::System.Span<int> path", "global::System.Span<int> emitted" };
+            string call = "runtime, target, draft, parents, nodeTokens, accepted, path, emitted, batch, nodes, cols, " + AddKeys(launch, run, "int batch, int nodes, int cols", perRowKeys) + ", offset";
+            const string Summary = "Verifies token trees (parents and node tokens [batch, nodes]) against target and draft probabilities [batch, nodes, cols]: the accepted depth [batch] (−1: invalid row), the accepted path [batch, nodes] and the emitted tokens [batch, nodes] (−1 padded)";
+            WriteMethods(w, Summary, " Returns the RNG offset for the next call.", "ulong", launch, run,
+                string.Format(call, "null"), string.Format(call, "default"));
+        }
 
         private static void WriteChain(IndentedWriter w, bool perRowKeys)
         {
@@ -41,23 +90,7 @@ public sealed partial class SpeculativeKernelGenerator
 
             var launch = new List<string> { $"{Runtime} runtime", $"{FloatBuffer} target", $"{FloatBuffer} draft", $"{IntBuffer} draftTokens", $"{IntBuffer} accepted", $"{IntBuffer} emitted" };
             var run = new List<string> { $"{Runtime} runtime", "global::System.ReadOnlySpan<float> target", "global::System.ReadOnlySpan<float> draft", "global::System.ReadOnlySpan<int> draftTokens", "global::System.Span<int> accepted", "global::System.Span<int> emitted" };
-            string shape = "int batch, int length, int cols";
-            string keyCall;
-            if (perRowKeys)
-            {
-                launch.Add(shape + $", {KeyBuffer} keys");
-                run.Add(shape + $", global::System.ReadOnlySpan<{Key}> keys");
-                keyCall = "default, keys";
-            }
-            else
-            {
-                launch.Add(shape + $", {Key} key");
-                run.Add(shape + $", {Key} key");
-                keyCall = "key, {0}";
-            }
-            launch.Add("ulong offset");
-            run.Add("ulong offset");
-            string call = "runtime, target, draft, draftTokens, accepted, emitted, batch, length, cols, " + keyCall + ", offset";
+            string call = "runtime, target, draft, draftTokens, accepted, emitted, batch, length, cols, " + AddKeys(launch, run, "int batch, int length, int cols", perRowKeys) + ", offset";
             const string Summary = "Verifies drafted tokens [batch, length] against target probabilities [batch, length + 1, cols] and draft probabilities [batch, length, cols]: accepted counts [batch] and emitted tokens [batch, length + 1] (−1 padded)";
             WriteMethods(w, Summary, " Returns the RNG offset for the next call.", "ulong", launch, run,
                 string.Format(call, "null"), string.Format(call, "default"));

@@ -1,28 +1,31 @@
 using ILGPU;
+using Kernels.Device;
 
 namespace Kernels;
 
 /// <summary>
-/// The ILGPU side of chain verification: one thread per row (rows are independent), which verifies its row serially —
-/// the L accept tests, then the final draw as an exact inverse-CDF with a double running sum over the residual row (or p). The
-/// operations and their order are the CPU kernel's, so both take the same decisions except at near-ties of the running
-/// sum. Needs double support.
+/// The ILGPU side of chain verification: one group per row. Every thread runs the L accept tests itself (two floats
+/// each, the same reads and decisions, so the outcome is group-uniform without a barrier); the final draw is then a
+/// <see cref="ChainMachine"/> driven through <see cref="SegmentDraw"/> steps — the residual's (or p's) group total, then
+/// the inverse-CDF draw in which each thread sums its contiguous segment, one group scan locates the segment holding u·Σ
+/// and its owner rescans it. The decisions are the CPU kernel's except at near-ties of the running sum (the sums are
+/// taken in another order). Needs double support.
 /// </summary>
 /// <remarks>
-/// Serial on purpose, for now: every group-parallel form of the final draw tried (segment sums, group scans, then the
-/// owner's scan of its segment — the categorical sampler's shape) made PoCL 3.1 spend minutes or more compiling the
-/// kernel (deep recursion in its barrier handling), so the OpenCL backend could not run it. On a GPU this costs about
-/// 2V serial reads per row; a group-parallel draw for CUDA is future work.
+/// One loop driven by the uniform machine state, with <see cref="SegmentDraw.Step"/> its only barrier site: the shape
+/// that PoCL 3.1's work-group compiler handles (earlier group-parallel forms with several inlined reductions made it
+/// recurse for minutes).
 /// </remarks>
 public static class ChainDevice
 {
-    /// <summary>Verifies row <c>Grid.GlobalIndex.X</c>. Launch with at least one thread per row.</summary>
+    /// <summary>Verifies row <c>Grid.IdxX</c>. Launch with one group per row.</summary>
     public static void Row(ArrayView<float> target, ArrayView<float> draft, ArrayView<int> draftTokens, ArrayView<RngKey> keys,
         ArrayView<double> uniforms, ArrayView<int> accepted, ArrayView<int> emitted, ChainArgs args)
     {
-        int b = Grid.GlobalIndex.X;
+        int b = Grid.IdxX;
         if (b >= args.Batch)
             return;
+        int tid = Group.IdxX;
         int length = args.Length;
         int cols = args.Cols;
         long tokenStart = (long)b * length;
@@ -60,49 +63,113 @@ public static class ChainDevice
         }
 
         // The final draw: residual at a rejection (p if its mass is 0), p at the bonus position.
-        int token = SpeculativeMath.Invalid;
-        if (!invalid)
+        var measure = new FinalRow
         {
-            long pRow = ((long)b * (length + 1) + stop) * cols;
-            long qRow = (tokenStart + stop) * cols;
-            bool residual = stop < length;
-            double totalResidual = 0.0, totalP = 0.0;
-            for (int col = 0; col < cols; col++)
-            {
-                float p = target[pRow + col];
-                float q = residual ? draft[qRow + col] : 0f;
-                if (!SpeculativeMath.Valid(p) || !SpeculativeMath.Valid(q))
-                    invalid = true;
-                totalResidual += SpeculativeMath.Residual(p, q);
-                totalP += p;
-            }
-            bool useResidual = residual && totalResidual > 0.0;
-            double total = useResidual ? totalResidual : totalP;
-            invalid = invalid || !(total > 0.0);
-            if (!invalid)
-            {
-                double u = args.ExplicitUniforms != 0 ? uniforms[uniformStart + length] : Variates.Uniform(Rng.Block(key, (uint)length, args.Offset).Low64);
-                double goal = u * total;
-                double running = 0.0;
-                for (int col = 0; col < cols; col++)
-                {
-                    float r = target[pRow + col];
-                    if (useResidual)
-                        r = SpeculativeMath.Residual(r, draft[qRow + col]);
-                    running += r;
-                    if (r > 0f)
-                    {
-                        token = col; // rounding can leave u·Σ at or above the last running sum: the last column with mass
-                        if (running > goal)
-                            break;
-                    }
-                }
-            }
+            Target = target,
+            Draft = draft,
+            PRow = ((long)b * (length + 1) + stop) * cols,
+            QRow = (tokenStart + stop) * cols,
+        };
+        var machine = ChainMachine.Start(invalid, stop < length);
+        double uFinal = args.ExplicitUniforms != 0 ? uniforms[uniformStart + length] : Variates.Uniform(Rng.Block(key, (uint)length, args.Offset).Low64);
+        int segment = (cols + Group.DimX - 1) / Group.DimX;
+        int begin = tid * segment;
+        while (!machine.Done)
+        {
+            bool drawing = machine.Drawing;
+            measure.Residual = machine.UsesResidual ? 1 : 0;
+            var step = SegmentDraw.Step(measure, begin, segment, cols, drawing, drawing ? uFinal * machine.Mass : 0.0);
+            machine.Advance(step.Total, step.Column);
         }
 
-        accepted[b] = invalid ? SpeculativeMath.Invalid : stop;
+        invalid = machine.Invalid;
+        if (tid == 0)
+            accepted[b] = invalid ? SpeculativeMath.Invalid : stop;
         long emittedStart = (long)b * (length + 1);
-        for (int i = 0; i <= length; i++)
-            emitted[emittedStart + i] = invalid || i > stop ? SpeculativeMath.Invalid : i < stop ? draftTokens[tokenStart + i] : token;
+        for (int i = tid; i <= length; i += Group.DimX)
+            emitted[emittedStart + i] = invalid || i > stop ? SpeculativeMath.Invalid : i < stop ? draftTokens[tokenStart + i] : machine.Token;
+    }
+
+    /// <summary>A column's weight in the final draw: max(0, p − q) or p; NaN for a value that is NaN, negative or infinite.</summary>
+    private struct FinalRow : ISegmentMeasure
+    {
+        public ArrayView<float> Target, Draft;
+        public long PRow, QRow;
+        public int Residual;
+
+        public readonly double Measure(int col)
+        {
+            float p = Target[PRow + col];
+            float q = Residual != 0 ? Draft[QRow + col] : 0f;
+            return SpeculativeMath.Valid(p) && SpeculativeMath.Valid(q) ? SpeculativeMath.Residual(p, q) : double.NaN;
+        }
+    }
+}
+
+/// <summary>
+/// The uniform state of a chain row's final draw on ILGPU: the residual's total (falling back to p's when it is 0), then
+/// the draw. Every thread holds the same state and takes the same steps.
+/// </summary>
+public struct ChainMachine
+{
+    private const int Sum = 0, Draw = 1, Finished = 2;
+
+    private int _stage;
+    private int _residual;
+
+    /// <summary>The total the draw scales its uniform by.</summary>
+    public double Mass;
+
+    /// <summary>The drawn token (−1 until drawn).</summary>
+    public int Token;
+
+    /// <summary>Whether the row is invalid (a bad value read, or no mass).</summary>
+    public bool Invalid;
+
+    /// <summary>Starts a row: nothing to do when it is already invalid; else sum the residual (after a rejection) or p.</summary>
+    public static ChainMachine Start(bool invalid, bool residual) => new()
+    {
+        _stage = invalid ? Finished : Sum,
+        _residual = residual ? 1 : 0,
+        Token = SpeculativeMath.Invalid,
+        Invalid = invalid,
+    };
+
+    /// <summary>Whether the row is finished.</summary>
+    public readonly bool Done => _stage == Finished;
+
+    /// <summary>Whether this step draws.</summary>
+    public readonly bool Drawing => _stage == Draw;
+
+    /// <summary>Whether this step weighs columns by the residual max(0, p − q) (else by p).</summary>
+    public readonly bool UsesResidual => _residual != 0;
+
+    /// <summary>Takes a step's group total (or drawn column).</summary>
+    public void Advance(double total, int column)
+    {
+        if (_stage == Draw)
+        {
+            Token = column;
+            _stage = Finished;
+        }
+        else if (double.IsNaN(total) || double.IsInfinity(total))
+        {
+            Invalid = true; // a NaN, negative or infinite value (explicit IsNaN: PoCL folds ordered compares with NaN)
+            _stage = Finished;
+        }
+        else if (!(total > 0.0) && _residual != 0)
+        {
+            _residual = 0; // the residual's mass rounded to 0: draw from p
+        }
+        else if (!(total > 0.0))
+        {
+            Invalid = true;
+            _stage = Finished;
+        }
+        else
+        {
+            Mass = total;
+            _stage = Draw;
+        }
     }
 }

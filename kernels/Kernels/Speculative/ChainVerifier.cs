@@ -86,7 +86,7 @@ public sealed unsafe class ChainVerifier
         var kernel = runtime.GetKernel(_ilgpu.Method, accelerator =>
             global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel(accelerator, _ilgpu));
         runtime.LaunchAndWait(() => kernel(
-            new KernelConfig((args.Batch + runtime.GroupSize - 1) / runtime.GroupSize, runtime.GroupSize),
+            new KernelConfig(args.Batch, runtime.GroupSize), // one group per row
             target.View, draft.View, draftTokens.View, keys is null ? default : keys.View, uniforms is null ? default : uniforms.View,
             accepted.View, emitted.View, args));
     }

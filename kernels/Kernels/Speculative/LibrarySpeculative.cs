@@ -19,3 +19,25 @@ public static partial class ChainVerifyBatch;
 /// </summary>
 [SpeculativeKernel(SpeculativeKind.ExpectedAcceptance)]
 public static partial class ExpectedAcceptance;
+
+/// <summary>
+/// Multi-draft verification by recursive rejection sampling (RSD) with per-request keys: target and draft probabilities
+/// [B, V] and k drafts [B, k] drawn from q without replacement, in drawing (Gumbel-top-k) order, give the accepted slot
+/// [B] (−1: none) and the emitted token [B], which follows the target exactly. See <see cref="MultiDraftVerifier"/>.
+/// </summary>
+[SpeculativeKernel(SpeculativeKind.RecursiveRejection, PerRowKeys = true)]
+public static partial class RecursiveRejectionVerify;
+
+/// <summary>
+/// Multi-draft verification by K-SEQ (SpecTr) with per-request keys: k i.i.d. drafts [B, k] from q, ρ by a root search;
+/// acceptance 1 − (1 − β(ρ))^k. See <see cref="MultiDraftVerifier"/>.
+/// </summary>
+[SpeculativeKernel(SpeculativeKind.KSeq, PerRowKeys = true)]
+public static partial class KSeqVerify;
+
+/// <summary>
+/// Token-tree verification (RSD per node) with per-request keys: parents and tokens [B, N], target and draft probabilities
+/// [B, N, V] give the accepted depth [B], path [B, N] and emitted tokens [B, N]. See <see cref="TreeVerifier"/>.
+/// </summary>
+[SpeculativeKernel(SpeculativeKind.Tree, PerRowKeys = true)]
+public static partial class TreeVerify;

@@ -6,8 +6,9 @@ namespace Kernels;
 /// Multi-draft speculative verification on the host, in double: recursive rejection sampling over drafts drawn without
 /// replacement (RSD, "Recursive Speculative Decoding"), K-SEQ over i.i.d. drafts (SpecTr) with ρ found by bisection, and
 /// the optimal acceptance of any verifier for a draft law (the min-cut form of "Towards Optimal Multi-draft Speculative
-/// Decoding"). These are reference implementations for one position (V up to a few thousand; the evaluator V ≤ 16);
-/// there are no device kernels for them yet.
+/// Decoding"). These are the float64 references for one position (V up to a few thousand; the evaluator V ≤ 16) that the
+/// kernels (<see cref="MultiDraftVerifier"/>, <see cref="TreeVerifier"/>, decisions in <see cref="DraftRules"/>) are
+/// tested against; they keep explicit residual arrays, where the kernels compose the residuals into one scalar.
 /// </summary>
 /// <remarks>
 /// Every verifier takes its uniforms explicitly (k for the accept tests, then one for the final draw), each in (0, 1):

@@ -10,7 +10,8 @@ namespace Kernels;
 /// <remarks>
 /// Inputs are probabilities, not logits: the target and draft distributions must come from the same post-processing
 /// (temperature, truncation), otherwise the emitted tokens follow the processed target, not the intended one. The
-/// algorithm, randomness layout and per-row outcomes are documented on <see cref="ChainVerifier"/>.
+/// algorithms, randomness layouts and per-row outcomes are documented on <see cref="ChainVerifier"/> (chain),
+/// <see cref="MultiDraftVerifier"/> (RSD, K-SEQ), <see cref="TreeVerifier"/> (token trees) and <see cref="DraftMachine"/>.
 /// </remarks>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
 public sealed class SpeculativeKernelAttribute : Attribute
@@ -22,8 +23,8 @@ public sealed class SpeculativeKernelAttribute : Attribute
     public SpeculativeKind Kind { get; }
 
     /// <summary>
-    /// <see cref="SpeculativeKind.Chain"/> only: take one <see cref="RngKey"/> per row (per request) from a buffer instead
-    /// of one per launch, so that a request's decisions do not depend on its row in the batch.
+    /// Verification kinds (all but <see cref="SpeculativeKind.ExpectedAcceptance"/>): take one <see cref="RngKey"/> per row
+    /// (per request) from a buffer instead of one per launch, so that a request's decisions do not depend on its row in the batch.
     /// </summary>
     public bool PerRowKeys { get; set; }
 }

@@ -81,6 +81,124 @@ public sealed class SpeculativeReliabilityTests(Backend backend) : BackendTest(b
         }
     }
 
+    private const int Drafts = 3, Nodes = 4;
+
+    /// <summary>A multi-draft (RSD or K-SEQ) or tree launch's arguments, valid until a case breaks one.</summary>
+    private sealed class DraftCall : IDisposable
+    {
+        public KernelBuffer<float>? Target, Draft;
+        public KernelBuffer<int>? Tokens, Parents, Slots, Out, Path;
+        public KernelBuffer<RngKey>? Keys;
+        public int Batch = SpeculativeReliabilityTests.Batch, Count, Cols = SpeculativeReliabilityTests.Cols;
+
+        public void Dispose()
+        {
+            foreach (var buffer in new IDisposable?[] { Target, Draft, Tokens, Parents, Slots, Out, Path, Keys })
+                buffer?.Dispose();
+        }
+    }
+
+    private static readonly (string Name, Type Exception, string Parameter, Action<DraftCall, KernelRuntime, KernelRuntime> Break)[] MultiDraftCases =
+    {
+        ("k = 0", typeof(ArgumentOutOfRangeException), "drafts", (c, _, _) => c.Count = 0),
+        ("k negative", typeof(ArgumentOutOfRangeException), "drafts", (c, _, _) => c.Count = -2),
+        ("null target", typeof(ArgumentNullException), "target", (c, _, _) => c.Target = null),
+        ("null draft tokens", typeof(ArgumentNullException), "draftTokens", (c, _, _) => c.Tokens = null),
+        ("null keys", typeof(ArgumentNullException), "keys", (c, _, _) => c.Keys = null),
+        ("short target (cols + 1)", typeof(ArgumentException), "target", (c, _, _) => c.Cols += 1),
+        ("short draft", typeof(ArgumentException), "draft", (c, o, _) => c.Draft = o.Allocate<float>(Batch * Cols - 1)),
+        ("k larger than the drafts", typeof(ArgumentException), "draftTokens", (c, _, _) => c.Count += 1),
+        ("short slots", typeof(ArgumentException), "slots", (c, o, _) => c.Slots = o.Allocate<int>(Batch - 1)),
+        ("short keys", typeof(ArgumentException), "keys", (c, o, _) => c.Keys = o.Allocate<RngKey>(Batch - 1)),
+        ("batch negative", typeof(ArgumentOutOfRangeException), "batch", (c, _, _) => c.Batch = -1),
+        ("cols zero", typeof(ArgumentOutOfRangeException), "cols", (c, _, _) => c.Cols = 0),
+        ("draft from another runtime", typeof(ArgumentException), "draft", (c, _, other) => c.Draft = other.Allocate<float>(Batch * Cols)),
+        ("tokens aliasing draft tokens", typeof(ArgumentException), "tokens", (c, _, _) => c.Out = c.Tokens),
+        ("slots aliasing tokens", typeof(ArgumentException), "tokens", (c, _, _) => c.Slots = c.Out),
+    };
+
+    private static readonly (string Name, Type Exception, string Parameter, Action<DraftCall, KernelRuntime, KernelRuntime> Break)[] TreeCases =
+    {
+        ("nodes = 0", typeof(ArgumentOutOfRangeException), "nodes", (c, _, _) => c.Count = 0),
+        ("null parents", typeof(ArgumentNullException), "parents", (c, _, _) => c.Parents = null),
+        ("null node tokens", typeof(ArgumentNullException), "nodeTokens", (c, _, _) => c.Tokens = null),
+        ("null keys", typeof(ArgumentNullException), "keys", (c, _, _) => c.Keys = null),
+        ("more nodes than the buffers", typeof(ArgumentException), "target", (c, _, _) => c.Count += 1),
+        ("short draft", typeof(ArgumentException), "draft", (c, o, _) => c.Draft = o.Allocate<float>(Batch * Nodes * Cols - 1)),
+        ("short parents", typeof(ArgumentException), "parents", (c, o, _) => c.Parents = o.Allocate<int>(Batch * Nodes - 1)),
+        ("short path", typeof(ArgumentException), "path", (c, o, _) => c.Path = o.Allocate<int>(Batch * Nodes - 1)),
+        ("short accepted", typeof(ArgumentException), "accepted", (c, o, _) => c.Slots = o.Allocate<int>(Batch - 1)),
+        ("batch negative", typeof(ArgumentOutOfRangeException), "batch", (c, _, _) => c.Batch = -1),
+        ("disposed target", typeof(ArgumentException), "target", (c, _, _) => c.Target!.Dispose()),
+        ("emitted aliasing parents", typeof(ArgumentException), "emitted", (c, _, _) => c.Out = c.Parents),
+        ("path aliasing emitted", typeof(ArgumentException), "emitted", (c, _, _) => c.Path = c.Out),
+    };
+
+    public static IEnumerable<TestCaseData> MultiDraftCaseNames =>
+        from kind in new[] { "RSD", "K-SEQ" } from c in MultiDraftCases select new TestCaseData(kind, c.Name).SetArgDisplayNames(kind, c.Name);
+
+    public static IEnumerable<TestCaseData> TreeCaseNames => TreeCases.Select(c => new TestCaseData(c.Name).SetArgDisplayNames(c.Name));
+
+    [TestCaseSource(nameof(MultiDraftCaseNames))]
+    public void MultiDraftVerificationThrowsBeforeLaunchNamingTheArgument(string kind, string name)
+    {
+        var bad = MultiDraftCases.Single(c => c.Name == name);
+        using var other = KernelRuntime.Create(new KernelRuntimeOptions { Backend = Backend.Cpu });
+        using var call = new DraftCall
+        {
+            Count = Drafts,
+            Target = Runtime.Upload<float>(Enumerable.Repeat(1f / Cols, Batch * Cols).ToArray()),
+            Draft = Runtime.Upload<float>(Enumerable.Repeat(1f / Cols, Batch * Cols).ToArray()),
+            Tokens = Runtime.Upload<int>(Enumerable.Range(0, Batch * Drafts).Select(i => i % Drafts).ToArray()),
+            Slots = Runtime.Upload<int>(Enumerable.Repeat(-7, Batch).ToArray()),
+            Out = Runtime.Upload<int>(Enumerable.Repeat(-7, Batch).ToArray()),
+            Keys = Runtime.Upload<RngKey>(new RngKey[Batch]),
+        };
+        var (slots, tokens) = (call.Slots, call.Out);
+        bad.Break(call, Runtime, other);
+        var e = Assert.Throws(bad.Exception, () =>
+        {
+            if (kind == "RSD")
+                RecursiveRejectionVerify.Launch(Runtime, call.Target!, call.Draft!, call.Tokens!, call.Slots!, call.Out!, call.Batch, call.Count, call.Cols, call.Keys!, 0);
+            else
+                KSeqVerify.Launch(Runtime, call.Target!, call.Draft!, call.Tokens!, call.Slots!, call.Out!, call.Batch, call.Count, call.Cols, call.Keys!, 0);
+        });
+        Assert.That(((ArgumentException)e!).ParamName, Is.EqualTo(bad.Parameter));
+        Assert.That(slots.ToArray(), Is.All.EqualTo(-7), "slots untouched");
+        Assert.That(tokens.ToArray(), Is.All.EqualTo(-7), "tokens untouched");
+        if (!ReferenceEquals(call.Slots, slots) && !ReferenceEquals(call.Out, slots)) slots.Dispose();
+        if (!ReferenceEquals(call.Out, tokens) && !ReferenceEquals(call.Slots, tokens)) tokens.Dispose();
+    }
+
+    [TestCaseSource(nameof(TreeCaseNames))]
+    public void TreeVerificationThrowsBeforeLaunchNamingTheArgument(string name)
+    {
+        var bad = TreeCases.Single(c => c.Name == name);
+        using var other = KernelRuntime.Create(new KernelRuntimeOptions { Backend = Backend.Cpu });
+        using var call = new DraftCall
+        {
+            Count = Nodes,
+            Target = Runtime.Upload<float>(Enumerable.Repeat(1f / Cols, Batch * Nodes * Cols).ToArray()),
+            Draft = Runtime.Upload<float>(Enumerable.Repeat(1f / Cols, Batch * Nodes * Cols).ToArray()),
+            Parents = Runtime.Upload<int>(Enumerable.Range(0, Batch * Nodes).Select(i => i % Nodes - 1).ToArray()),
+            Tokens = Runtime.Upload<int>(new int[Batch * Nodes]),
+            Slots = Runtime.Upload<int>(Enumerable.Repeat(-7, Batch).ToArray()),
+            Path = Runtime.Upload<int>(Enumerable.Repeat(-7, Batch * Nodes).ToArray()),
+            Out = Runtime.Upload<int>(Enumerable.Repeat(-7, Batch * Nodes).ToArray()),
+            Keys = Runtime.Upload<RngKey>(new RngKey[Batch]),
+        };
+        var outputs = new[] { call.Slots, call.Path, call.Out };
+        bad.Break(call, Runtime, other);
+        var e = Assert.Throws(bad.Exception, () => TreeVerify.Launch(Runtime, call.Target!, call.Draft!, call.Parents!, call.Tokens!,
+            call.Slots!, call.Path!, call.Out!, call.Batch, call.Count, call.Cols, call.Keys!, 0));
+        Assert.That(((ArgumentException)e!).ParamName, Is.EqualTo(bad.Parameter));
+        foreach (var output in outputs)
+        {
+            Assert.That(output!.ToArray(), Is.All.EqualTo(-7), "outputs untouched");
+            if (!ReferenceEquals(output, call.Slots) && !ReferenceEquals(output, call.Path) && !ReferenceEquals(output, call.Out)) output.Dispose();
+        }
+    }
+
     [Test]
     public void ExpectedAcceptanceThrowsBeforeLaunchNamingTheArgument()
     {
@@ -126,5 +244,39 @@ public sealed class SpeculativeReliabilityTests(Backend backend) : BackendTest(b
         Assert.That(offset, Is.EqualTo((ulong)(launches + 1000)));
         Assert.That(after - before, Is.LessThan(256 * 1024), "no growth of the managed heap");
         Assert.That(allocated / (double)launches, Is.LessThan(64), "a launch allocates (almost) nothing");
+    }
+
+    [Test]
+    public void MultiDraftAndTreeLaunchesAllocateNothing()
+    {
+        if (Backend != Backend.Cpu)
+            Assert.Ignore("sized for the cpu backend");
+        const int launches = 3000, batch = 4, cols = 128; // small enough to run inline (Parallel.For allocates)
+        var random = new System.Random(9);
+        using var p = Runtime.Upload<float>(Enumerable.Range(0, batch * Nodes).SelectMany(_ => Speculative.SpeculativeReference.Distribution(cols, random)).ToArray());
+        using var q = Runtime.Upload<float>(Enumerable.Range(0, batch * Nodes).SelectMany(_ => Speculative.SpeculativeReference.Distribution(cols, random)).ToArray());
+        using var drafts = Runtime.Upload<int>(Enumerable.Range(0, batch * Drafts).Select(i => i * 37 % cols).ToArray());
+        using var parents = Runtime.Upload<int>(Enumerable.Range(0, batch * Nodes).Select(i => i % Nodes == 0 ? -1 : (i % Nodes) / 2).ToArray());
+        using var tokens = Runtime.Upload<int>(Enumerable.Range(0, batch * Nodes).Select(i => i * 11 % cols).ToArray());
+        using var keys = Runtime.Upload<RngKey>(Enumerable.Range(0, batch).Select(b => new RngKey((ulong)b)).ToArray());
+        using var slots = Runtime.Allocate<int>(batch);
+        using var drawn = Runtime.Allocate<int>(batch);
+        using var path = Runtime.Allocate<int>(batch * Nodes);
+        using var emitted = Runtime.Allocate<int>(batch * Nodes);
+        ulong offset = 0;
+        void Round()
+        {
+            offset = RecursiveRejectionVerify.Launch(Runtime, p, q, drafts, slots, drawn, batch, Drafts, cols, keys, offset);
+            offset = KSeqVerify.Launch(Runtime, p, q, drafts, slots, drawn, batch, Drafts, cols, keys, offset);
+            offset = TreeVerify.Launch(Runtime, p, q, parents, tokens, slots, path, emitted, batch, Nodes, cols, keys, offset);
+        }
+        for (int i = 0; i < 100; i++) Round();
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < launches; i++) Round();
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        TestContext.Out.WriteLine($"{3 * launches} multi-draft and tree verifications; allocated {allocated / (3.0 * launches):F1} B/launch");
+        Assert.That(slots.ToArray(), Is.All.InRange(0, Nodes - 1), "every tree row is valid");
+        Assert.That(offset, Is.EqualTo((ulong)(3 * (launches + 100))));
+        Assert.That(allocated / (3.0 * launches), Is.LessThan(64), "a launch allocates (almost) nothing");
     }
 }

@@ -79,20 +79,8 @@ public sealed class MultiDraftTests
         return w.Select(v => v / s).ToArray();
     }
 
-    private static IEnumerable<(int[] Drafts, double Weight)> Tuples(double[] q, int k, bool withReplacement)
-    {
-        IEnumerable<(int[], double)> Grow(int[] prefix, double weight, double used)
-        {
-            if (prefix.Length == k) { yield return (prefix, weight); yield break; }
-            for (int v = 0; v < q.Length; v++)
-            {
-                if (q[v] <= 0 || (!withReplacement && prefix.Contains(v))) continue;
-                double pv = withReplacement ? q[v] : q[v] / (1 - used);
-                foreach (var t in Grow(prefix.Append(v).ToArray(), weight * pv, withReplacement ? 0 : used + q[v])) yield return t;
-            }
-        }
-        return Grow(Array.Empty<int>(), 1, 0);
-    }
+    private static IEnumerable<(int[] Drafts, double Weight)> Tuples(double[] q, int k, bool withReplacement) =>
+        MultiDraftReference.Tuples(q, k, withReplacement);
 
     [TestCase(1, 1)]
     [TestCase(2, 2)]
