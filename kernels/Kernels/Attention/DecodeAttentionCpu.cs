@@ -143,7 +143,7 @@ public static unsafe class DecodeAttentionCpu
             {
                 int rows = Math.Min(ValueTile, n - t0);
                 for (int g = 0; g < group; g++)
-                    Accumulate<TDim>(state + g * stride + 2, scores + g * chunk + t0, values + (long)t0 * d, rows, d);
+                    AttentionVectors.AddRows(state + g * stride + 2, scores + g * chunk + t0, values + (long)t0 * d, rows, d);
             }
         }
     }
@@ -239,45 +239,4 @@ public static unsafe class DecodeAttentionCpu
     /// <summary>Value rows per register tile: 16 rows of d = 128 are 8 KB, in L1 for every query of a GQA group.</summary>
     private const int ValueTile = 16;
 
-    /// <summary>y += Σ_t w_t·x_t over <paramref name="rows"/> rows of x, y held in registers for d = 64 and 128.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Accumulate<TDim>(float* y, float* w, float* x, int rows, int d) where TDim : struct, IHeadDim
-    {
-        if (Vector512.IsHardwareAccelerated && d == 128)
-        {
-            var a0 = Vector512.Load(y); var a1 = Vector512.Load(y + 16); var a2 = Vector512.Load(y + 32); var a3 = Vector512.Load(y + 48);
-            var a4 = Vector512.Load(y + 64); var a5 = Vector512.Load(y + 80); var a6 = Vector512.Load(y + 96); var a7 = Vector512.Load(y + 112);
-            for (int t = 0; t < rows; t++, x += 128)
-            {
-                var vw = Vector512.Create(w[t]);
-                a0 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x), a0);
-                a1 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 16), a1);
-                a2 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 32), a2);
-                a3 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 48), a3);
-                a4 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 64), a4);
-                a5 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 80), a5);
-                a6 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 96), a6);
-                a7 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 112), a7);
-            }
-            a0.Store(y); a1.Store(y + 16); a2.Store(y + 32); a3.Store(y + 48);
-            a4.Store(y + 64); a5.Store(y + 80); a6.Store(y + 96); a7.Store(y + 112);
-            return;
-        }
-        if (Vector512.IsHardwareAccelerated && d == 64)
-        {
-            var a0 = Vector512.Load(y); var a1 = Vector512.Load(y + 16); var a2 = Vector512.Load(y + 32); var a3 = Vector512.Load(y + 48);
-            for (int t = 0; t < rows; t++, x += 64)
-            {
-                var vw = Vector512.Create(w[t]);
-                a0 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x), a0);
-                a1 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 16), a1);
-                a2 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 32), a2);
-                a3 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 48), a3);
-            }
-            a0.Store(y); a1.Store(y + 16); a2.Store(y + 32); a3.Store(y + 48);
-            return;
-        }
-        for (int t = 0; t < rows; t++, x += d)
-            AttentionVectors.Add(y, w[t], x, d);
-    }
 }
