@@ -51,7 +51,9 @@ public sealed class PtxTests
         Assert.That(target.Success, "PTX names its target");
         Assert.That(int.Parse(target.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Is.InRange(50, int.Parse(arch[3..], System.Globalization.CultureInfo.InvariantCulture)));
         Assert.That(ptx, Does.Contain(".entry"));
-        Assert.That(ptx, Does.Contain("bar.sync"), "group reductions synchronise");
+        // Rotary embedding turns each pair on its own (Rope): it has no group reductions to synchronise.
+        if (method.DeclaringType != typeof(Rope))
+            Assert.That(ptx, Does.Contain("bar.sync"), "group reductions synchronise");
 
     }
 }
