@@ -1,0 +1,34 @@
+// This file is linked into the generator (generators/Kernels.Generators): keep it free of dependencies.
+using System;
+
+namespace Kernels;
+
+/// <summary>Which kernel an <c>[AttentionKernel]</c> declaration generates. Values are stable; new kinds are appended.</summary>
+public enum AttentionKind
+{
+    /// <summary>
+    /// Block attention returning a mergeable state: queries [Heads, Queries, d] against keys and values
+    /// [KvHeads, Keys, d], causal, key-length and bias masks, giving O and LSE (see <c>BlockAttentionKernel</c>).
+    /// </summary>
+    Block = 0,
+
+    /// <summary>
+    /// Decode attention over a KV cache: one query per (batch, head), Q [B, Hq, d] against K, V [B, Hkv, L, d], split across
+    /// KV chunks and merged (flash-decoding), with per-row lengths and an optional learned sink logit per head.
+    /// </summary>
+    Decode = 1,
+}
+
+/// <summary>Masks an attention kernel is specialised for.</summary>
+[Flags]
+public enum AttentionMasks
+{
+    /// <summary>Every key is attended.</summary>
+    None = 0,
+
+    /// <summary>Per-row key lengths: row r attends its first length[r] keys.</summary>
+    Length = 1,
+
+    /// <summary>Causal: a query at position p attends keys at positions ≤ p.</summary>
+    Causal = 2,
+}

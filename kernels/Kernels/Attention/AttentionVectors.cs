@@ -1,0 +1,115 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Kernels;
+
+/// <summary>
+/// Row operations of the CPU attention kernels over d elements: sixteen lanes (AVX-512) where the hardware has them,
+/// then eight, then scalar for the last d mod 8.
+/// </summary>
+internal static unsafe class AttentionVectors
+{
+    /// <summary>Σ a_c·b_c.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Dot(float* a, float* b, int d)
+    {
+        int c = 0;
+        float sum = 0f;
+        if (Vector512.IsHardwareAccelerated && d >= 16)
+        {
+            var acc = Vector512<float>.Zero;
+            for (; c <= d - 16; c += 16)
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + c), Vector512.Load(b + c), acc);
+            sum = Vector512.Sum(acc);
+        }
+        if (c <= d - 8)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; c <= d - 8; c += 8)
+                acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + c), Vector256.Load(b + c), acc);
+            sum += Vector256.Sum(acc);
+        }
+        for (; c < d; c++)
+            sum += a[c] * b[c];
+        return sum;
+    }
+
+    /// <summary>y = y·alpha + w·x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ScaleAdd(float* y, float alpha, float w, float* x, int d)
+    {
+        int c = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var va = Vector512.Create(alpha);
+            var vw = Vector512.Create(w);
+            for (; c <= d - 16; c += 16)
+                Vector512.Store(Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + c), Vector512.Load(y + c) * va), y + c);
+        }
+        var a8 = Vector256.Create(alpha);
+        var w8 = Vector256.Create(w);
+        for (; c <= d - 8; c += 8)
+            Vector256.Store(Vector256.FusedMultiplyAdd(w8, Vector256.Load(x + c), Vector256.Load(y + c) * a8), y + c);
+        for (; c < d; c++)
+            y[c] = y[c] * alpha + w * x[c];
+    }
+
+    /// <summary>y += w·x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Add(float* y, float w, float* x, int d)
+    {
+        int c = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vw = Vector512.Create(w);
+            for (; c <= d - 16; c += 16)
+                Vector512.Store(Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + c), Vector512.Load(y + c)), y + c);
+        }
+        var w8 = Vector256.Create(w);
+        for (; c <= d - 8; c += 8)
+            Vector256.Store(Vector256.FusedMultiplyAdd(w8, Vector256.Load(x + c), Vector256.Load(y + c)), y + c);
+        for (; c < d; c++)
+            y[c] += w * x[c];
+    }
+
+    /// <summary>y = a·x + b·z (a merge of two rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Combine(float* y, float a, float* x, float b, float* z, float scale, int d)
+    {
+        int c = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var va = Vector512.Create(a);
+            var vb = Vector512.Create(b);
+            var vs = Vector512.Create(scale);
+            for (; c <= d - 16; c += 16)
+                Vector512.Store((va * Vector512.Load(x + c) + vb * Vector512.Load(z + c)) * vs, y + c);
+        }
+        var a8 = Vector256.Create(a);
+        var b8 = Vector256.Create(b);
+        var s8 = Vector256.Create(scale);
+        for (; c <= d - 8; c += 8)
+            Vector256.Store((a8 * Vector256.Load(x + c) + b8 * Vector256.Load(z + c)) * s8, y + c);
+        for (; c < d; c++)
+            y[c] = (a * x[c] + b * z[c]) * scale;
+    }
+
+    /// <summary>y = x·scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Scale(float* y, float* x, float scale, int d)
+    {
+        int c = 0;
+        var s8 = Vector256.Create(scale);
+        for (; c <= d - 8; c += 8)
+            Vector256.Store(Vector256.Load(x + c) * s8, y + c);
+        for (; c < d; c++)
+            y[c] = x[c] * scale;
+    }
+
+    /// <summary>y = value.</summary>
+    public static void Fill(float* y, float value, int d)
+    {
+        for (int c = 0; c < d; c++)
+            y[c] = value;
+    }
+}
