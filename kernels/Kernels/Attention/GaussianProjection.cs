@@ -4,7 +4,7 @@ namespace Kernels;
 
 /// <summary>
 /// Standard normal matrices drawn from the library's counter-based RNG, for the random projections of the attention
-/// approximations (the FAVOR+ features of <see cref="LinearAttention"/>, the angular LSH of HyperAttention).
+/// approximations (the FAVOR+ features of <see cref="LinearAttention"/>, the angular LSH of <see cref="HyperAttention"/>).
 /// Drawn on the host, in double, then rounded to float: the same key gives the same matrix whatever the backend that
 /// later uses it.
 /// </summary>
