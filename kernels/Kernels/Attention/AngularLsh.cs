@@ -16,7 +16,7 @@ namespace Kernels;
 /// map, which gives the property the paper describes.</para>
 /// <para>The dot products are accumulated in double from the float products (each exact in double), in a fixed order:
 /// a fused multiply-add rounds such a sum exactly as a multiply then add does, so the signs, and with them the buckets,
-/// the sort and every later step, are bit-identical on every backend.</para>
+/// the sort and every later step, are bit-identical on every backend. A row holding NaN hashes to bin 0.</para>
 /// </remarks>
 public static class AngularLsh
 {
@@ -44,7 +44,7 @@ public static class AngularLsh
             double dot = 0;
             for (int c = 0; c < dim; c++)
                 dot += (double)x[c] * projection[c * bits + j];
-            if (dot > 0)
+            if (Positive(dot))
                 bin |= 1 << j;
         }
         return GrayRank(bin);
@@ -60,11 +60,14 @@ public static class AngularLsh
             double dot = 0;
             for (int c = 0; c < dim; c++)
                 dot += (double)x[start + c] * projection[c * bits + j];
-            if (dot > 0)
+            if (Positive(dot))
                 bin |= 1 << j;
         }
         return GrayRank(bin);
     }
+
+    // NaN (a NaN in the row) gives bit 0 everywhere: tested explicitly, since PoCL folds ordered comparisons with NaN.
+    private static bool Positive(double dot) => !double.IsNaN(dot) && dot > 0;
 
     /// <summary>
     /// The stable counting sort of <paramref name="hashes"/> (values below 2^<paramref name="bits"/>): writes into
