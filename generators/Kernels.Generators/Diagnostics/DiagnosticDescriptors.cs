@@ -5,7 +5,7 @@ using Microsoft.CodeAnalysis;
 namespace Kernels.Generators.Diagnostics;
 
 /// <summary>
-/// Every diagnostic the generator reports. Ids: KRN0xxx declaration shape, KRN1xxx kernel families (KRN11xx samplers, KRN13xx sparse products, KRN14xx speculative decoding),
+/// Every diagnostic the generator reports. Ids: KRN0xxx declaration shape, KRN1xxx kernel families (KRN11xx samplers, KRN13xx sparse products, KRN14xx speculative decoding, KRN15xx attention),
 /// KRN9xxx internal.
 /// Each has a help page under docs/diagnostics/.
 /// </summary>
@@ -74,6 +74,26 @@ internal static class DiagnosticDescriptors
         "Speculative-decoding option does not apply to this kind",
         "{0} applies only to Chain verification kernels, but '{1}' declares a {2} kernel, which draws no random numbers; remove {0}");
 
+    public static readonly DiagnosticDescriptor AttentionHeadDimInvalid = Error(
+        "KRN1501", "Kernels.Attention",
+        "Unsupported attention head dimension",
+        "'{0}' declares HeadDim = {1}; {2} attention kernels support {3}");
+
+    public static readonly DiagnosticDescriptor AttentionChunkInvalid = Error(
+        "KRN1502", "Kernels.Attention",
+        "Invalid attention chunk size",
+        "'{0}' declares ChunkKeys = {1}; use a power of two from 16 to 4096, or 0 for the default (256)");
+
+    public static readonly DiagnosticDescriptor AttentionGroupSizeInvalid = Error(
+        "KRN1503", "Kernels.Attention",
+        "Invalid GQA group size",
+        "'{0}' declares GroupSize = {1}; use the number of query heads per key/value head (1 or more), or 0 to accept any");
+
+    public static readonly DiagnosticDescriptor AttentionOptionNotApplicable = Error(
+        "KRN1504", "Kernels.Attention",
+        "Attention option does not apply to this kind",
+        "{0} does not apply to {1} attention kernels ('{2}'): {3}");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "KRN9001", "Kernels.Generator",
         "The Kernels generator failed",
@@ -83,7 +103,8 @@ internal static class DiagnosticDescriptors
     {
         NotStaticPartialClass, ContainingTypeNotPartial, GenericDeclaration, TransformNotFound, TransformSignature,
         TransformAmbiguous, InvalidOption, TransformNotVectorised, SamplerOptionNotApplicable, SamplerTransformNotPortable,
-        SparsePatternInvalid, SpeculativeOptionNotApplicable, InternalError,
+        SparsePatternInvalid, SpeculativeOptionNotApplicable, AttentionHeadDimInvalid, AttentionChunkInvalid,
+        AttentionGroupSizeInvalid, AttentionOptionNotApplicable, InternalError,
     };
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);

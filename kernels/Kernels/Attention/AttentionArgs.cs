@@ -51,3 +51,44 @@ public struct AttentionMergeArgs
     /// <summary>Elements per output row.</summary>
     public int HeadDim;
 }
+
+/// <summary>
+/// The scalar arguments of one decode-attention launch. Q and O are [Batch, Heads, HeadDim], K and V are
+/// [Batch, KvHeads, Capacity, HeadDim], lengths [Batch], sinks [Heads], LSE [Batch, Heads].
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct DecodeAttentionArgs
+{
+    /// <summary>Sequences.</summary>
+    public int Batch;
+
+    /// <summary>Query heads per sequence.</summary>
+    public int Heads;
+
+    /// <summary>Key/value heads per sequence; divides <see cref="Heads"/>.</summary>
+    public int KvHeads;
+
+    /// <summary>Cached keys per (sequence, key/value head): the stride of a head in K and V.</summary>
+    public int Capacity;
+
+    /// <summary>Elements per row.</summary>
+    public int HeadDim;
+
+    /// <summary>The score scale.</summary>
+    public float Scale;
+
+    /// <summary>1 when sequence b attends its first lengths[b] keys (else all Capacity).</summary>
+    public int HasLengths;
+
+    /// <summary>1 when a learned sink logit per head joins the softmax denominator.</summary>
+    public int HasSinks;
+
+    /// <summary>Keys per split (a multiple of <see cref="ChunkKeys"/>): each split gives a partial state, merged at the end.</summary>
+    public int SplitKeys;
+
+    /// <summary>Splits per (sequence, head): ⌈Capacity / SplitKeys⌉, at least 1.</summary>
+    public int Splits;
+
+    /// <summary>Keys scored together before their values are read (CPU tile).</summary>
+    public int ChunkKeys;
+}

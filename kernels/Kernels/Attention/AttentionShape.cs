@@ -38,3 +38,25 @@ public readonly record struct BlockAttentionOptions
     /// <summary>Keys attended per head, the first KeyLength rows (0 to Keys); null for all.</summary>
     public int? KeyLength { get; init; }
 }
+
+/// <summary>
+/// The shape of a decode-attention problem: one query per (sequence, head) against a KV cache. Q and O are
+/// [Batch, Heads, HeadDim], K and V are [Batch, KvHeads, Capacity, HeadDim], LSE is [Batch, Heads], all row-major and
+/// contiguous; query head h reads key/value head h / (Heads / KvHeads) of its sequence.
+/// </summary>
+/// <param name="Batch">Sequences.</param>
+/// <param name="Heads">Query heads per sequence.</param>
+/// <param name="KvHeads">Key/value heads per sequence; must divide <paramref name="Heads"/>.</param>
+/// <param name="Capacity">Cached keys per (sequence, key/value head).</param>
+/// <param name="HeadDim">Elements per row (the declaration's head dimension).</param>
+public readonly record struct DecodeShape(int Batch, int Heads, int KvHeads, int Capacity, int HeadDim)
+{
+    /// <summary>Elements of Q and O.</summary>
+    public long QueryElements => (long)Batch * Heads * HeadDim;
+
+    /// <summary>Elements of K and of V.</summary>
+    public long CacheElements => (long)Batch * KvHeads * Capacity * HeadDim;
+
+    /// <summary>Rows of the state (elements of LSE).</summary>
+    public long Rows => (long)Batch * Heads;
+}

@@ -20,30 +20,33 @@ public static unsafe class BlockAttentionCpu
     public const int KeyTile = 64;
 
     /// <summary>Computes every row's (O, LSE).</summary>
-    public static void Run(nint q, nint k, nint v, nint bias, nint o, nint lse, AttentionArgs args)
+    public static void Run<TDim>(nint q, nint k, nint v, nint bias, nint o, nint lse, AttentionArgs args)
+        where TDim : struct, IHeadDim
     {
         int blocks = (args.Queries + QueryBlock - 1) / QueryBlock;
         long work = (long)QueryBlock * args.KeyLength * args.HeadDim;
         RowScheduler.For(args.Heads * blocks, (int)Math.Min(work, int.MaxValue),
-            new Job((float*)q, (float*)k, (float*)v, (float*)bias, (float*)o, (float*)lse, args, blocks));
+            new Job<TDim>((float*)q, (float*)k, (float*)v, (float*)bias, (float*)o, (float*)lse, args, blocks));
     }
 
-    private readonly struct Job(float* q, float* k, float* v, float* bias, float* o, float* lse, AttentionArgs args, int blocks) : IRowJob
+    private readonly struct Job<TDim>(float* q, float* k, float* v, float* bias, float* o, float* lse, AttentionArgs args, int blocks) : IRowJob
+        where TDim : struct, IHeadDim
     {
         public void Run(int start, int end)
         {
             float* state = stackalloc float[QueryBlock * (BlockAttentionKernel.MaxHeadDim + 3) + KeyTile];
             for (int item = start; item < end; item++)
-                Block(q, k, v, bias, o, lse, args, item / blocks, item % blocks * QueryBlock, state);
+                Block<TDim>(q, k, v, bias, o, lse, args, item / blocks, item % blocks * QueryBlock, state);
         }
     }
 
     // Fully optimised at first call: the method runs only a few times per launch, too few for tiering to promote it.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block(float* q, float* k, float* v, float* bias, float* o, float* lse, AttentionArgs args,
+    private static void Block<TDim>(float* q, float* k, float* v, float* bias, float* o, float* lse, AttentionArgs args,
         int head, int first, float* state)
+        where TDim : struct, IHeadDim
     {
-        int d = args.HeadDim;
+        int d = default(TDim).Resolve(args.HeadDim);
         int rows = Math.Min(QueryBlock, args.Queries - first);
         float* acc = state;                                   // [QueryBlock, MaxHeadDim]
         float* m = acc + QueryBlock * BlockAttentionKernel.MaxHeadDim;

@@ -32,14 +32,37 @@ public sealed unsafe class BlockAttentionKernel
     private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionArgs> _ilgpu;
     private readonly CpuEntry _cpu;
 
-    /// <summary>Describes a block-attention kernel from its two entry points.</summary>
+    /// <summary>Describes a block-attention kernel for any head dimension and GQA ratio from its two entry points.</summary>
     public BlockAttentionKernel(
         Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionArgs> ilgpu,
         CpuEntry cpu)
+        : this(0, 0, ilgpu, cpu)
     {
+    }
+
+    /// <summary>Describes a declared block-attention kernel.</summary>
+    /// <param name="headDim">The declared head dimension (1 to <see cref="MaxHeadDim"/>), or 0 for any.</param>
+    /// <param name="groupSize">The declared GQA ratio (query heads per key/value head), or 0 for any.</param>
+    /// <param name="ilgpu">The ILGPU kernel.</param>
+    /// <param name="cpu">The CPU kernel.</param>
+    public BlockAttentionKernel(int headDim, int groupSize,
+        Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionArgs> ilgpu,
+        CpuEntry cpu)
+    {
+        if (headDim < 0 || headDim > MaxHeadDim)
+            throw new ArgumentOutOfRangeException(nameof(headDim), headDim, $"headDim must be 0 (any) or 1 to {MaxHeadDim}.");
+        ArgumentOutOfRangeException.ThrowIfNegative(groupSize);
+        HeadDim = headDim;
+        GroupSize = groupSize;
         _ilgpu = ilgpu;
         _cpu = cpu;
     }
+
+    /// <summary>The declared head dimension, 0 for any.</summary>
+    public int HeadDim { get; }
+
+    /// <summary>The declared GQA ratio, 0 for any.</summary>
+    public int GroupSize { get; }
 
     /// <summary>
     /// Computes (O, LSE) on buffers of <paramref name="runtime"/> and waits. Every argument is checked first; on an
@@ -150,7 +173,7 @@ public sealed unsafe class BlockAttentionKernel
     }
 
     /// <summary>Checks a shape and options and returns the launch arguments.</summary>
-    internal static AttentionArgs Arguments(AttentionShape shape, BlockAttentionOptions options, bool hasBias)
+    internal AttentionArgs Arguments(AttentionShape shape, BlockAttentionOptions options, bool hasBias)
     {
         Guard.AtLeast(shape.Heads, 0, "shape.Heads");
         Guard.AtLeast(shape.KvHeads, 1, "shape.KvHeads");
@@ -158,8 +181,12 @@ public sealed unsafe class BlockAttentionKernel
         Guard.AtLeast(shape.Keys, 0, "shape.Keys");
         if (shape.HeadDim < 1 || shape.HeadDim > MaxHeadDim)
             throw new ArgumentOutOfRangeException("shape.HeadDim", shape.HeadDim, $"HeadDim must be between 1 and {MaxHeadDim}.");
+        if (HeadDim != 0 && shape.HeadDim != HeadDim)
+            throw new ArgumentException($"HeadDim is {shape.HeadDim}; this kernel is declared for head dimension {HeadDim}.", "shape");
         if (shape.Heads % shape.KvHeads != 0)
             throw new ArgumentException($"Heads ({shape.Heads}) must be a multiple of KvHeads ({shape.KvHeads}).", "shape");
+        if (GroupSize != 0 && shape.Heads != shape.KvHeads * GroupSize)
+            throw new ArgumentException($"this kernel is declared for {GroupSize} query heads per key/value head; the shape has {shape.Heads} and {shape.KvHeads}.", "shape");
         // Every index a kernel forms stays below 2^31 rows per launch.
         if (shape.Rows > int.MaxValue)
             throw new ArgumentOutOfRangeException("shape", "Heads·Queries must be below 2^31.");
