@@ -34,8 +34,15 @@ public sealed class HyperAttention
     /// <param name="headDim">Elements per row, 1 to <see cref="BlockAttentionKernel.MaxHeadDim"/>.</param>
     /// <param name="options">The parameters; null for the reference defaults.</param>
     /// <param name="key">The key of the projection and of the residual samples.</param>
-    public HyperAttention(int headDim, HyperAttentionOptions? options = null, RngKey key = default)
+    /// <param name="blockKernel">
+    /// The block-attention kernels of the diagonal blocks and the residual (declared for head dimension 0 or
+    /// <paramref name="headDim"/>, any GQA ratio); null for <see cref="BlockAttention"/>.
+    /// </param>
+    public HyperAttention(int headDim, HyperAttentionOptions? options = null, RngKey key = default, BlockAttentionKernel? blockKernel = null)
     {
+        blockKernel ??= BlockAttention.Kernel;
+        if ((blockKernel.HeadDim != 0 && blockKernel.HeadDim != headDim) || blockKernel.GroupSize != 0)
+            throw new ArgumentException($"blockKernel must be declared for HeadDim = 0 or {headDim} and any GroupSize (it is {blockKernel.HeadDim} and {blockKernel.GroupSize}).", nameof(blockKernel));
         if (headDim < 1 || headDim > BlockAttentionKernel.MaxHeadDim)
             throw new ArgumentOutOfRangeException(nameof(headDim), headDim, $"headDim must be between 1 and {BlockAttentionKernel.MaxHeadDim}.");
         options ??= new HyperAttentionOptions();
@@ -52,6 +59,7 @@ public sealed class HyperAttention
         HeadDim = headDim;
         Options = options;
         Key = key;
+        BlockKernel = blockKernel;
         _projection = GaussianProjection.Draw(key, headDim * options.HashBits);
     }
 
@@ -63,6 +71,9 @@ public sealed class HyperAttention
 
     /// <summary>The key.</summary>
     public RngKey Key { get; }
+
+    /// <summary>The block-attention kernels it runs on.</summary>
+    public BlockAttentionKernel BlockKernel { get; }
 
     /// <summary>The projection P [d, r], row-major.</summary>
     public ReadOnlySpan<float> Projection => _projection;
@@ -135,7 +146,7 @@ public sealed class HyperAttention
     private void Check(KernelRuntime runtime, AttentionShape shape, bool causal)
     {
         Guard.Runtime(runtime, nameof(runtime));
-        BlockAttentionKernel.Arguments(shape, new BlockAttentionOptions { Scale = Options.Scale }, hasBias: false);
+        BlockKernel.Arguments(shape, new BlockAttentionOptions { Scale = Options.Scale }, hasBias: false);
         if (shape.HeadDim != HeadDim)
             throw new ArgumentException($"shape.HeadDim is {shape.HeadDim}; this HyperAttention was made for {HeadDim}.", nameof(shape));
         if (causal && shape.Queries != shape.Keys)
@@ -162,7 +173,7 @@ public sealed class HyperAttention
         foreach (var batch in batches)
         {
             var layout = HyperAttentionLayout.Build(batch, shape, Options, queryHashes, keyHashes, Key, offset);
-            HyperAttentionSteps.Attend(runtime, q, k, v, output, stateLse, batch, layout, HeadDim, scale, trace);
+            HyperAttentionSteps.Attend(runtime, BlockKernel, q, k, v, output, stateLse, batch, layout, HeadDim, scale, trace);
         }
     }
 }

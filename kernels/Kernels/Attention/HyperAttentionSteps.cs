@@ -58,7 +58,7 @@ internal static unsafe class HyperAttentionSteps
     }
 
     /// <summary>One batch: gathers, diagonal blocks, residual, merge, then the state rows of its queries.</summary>
-    public static void Attend(KernelRuntime runtime, KernelBuffer<float> q, KernelBuffer<float> k, KernelBuffer<float> v,
+    public static void Attend(KernelRuntime runtime, BlockAttentionKernel attention, KernelBuffer<float> q, KernelBuffer<float> k, KernelBuffer<float> v,
         KernelBuffer<float> output, KernelBuffer<float> lse, HyperBatch batch, HyperAttentionLayout layout, int d, float scale,
         HyperAttentionTrace? trace)
     {
@@ -78,7 +78,7 @@ internal static unsafe class HyperAttentionSteps
         using var blockLse = runtime.Allocate<float>(rows);
         using var diagonalBias = layout.DiagonalTable is { } table ? Broadcast(runtime, table, virtualHead!, rows, b) : null;
         var options = new BlockAttentionOptions { Scale = scale, Causal = batch.Mode == HyperMode.ExactCausal };
-        BlockAttention.Launch(runtime, qv, kv, vv, blockOutput, blockLse, new AttentionShape(heads, heads, qb, b, d), options, diagonalBias);
+        attention.Launch(runtime, qv, kv, vv, blockOutput, blockLse, new AttentionShape(heads, heads, qb, b, d), options, diagonalBias);
 
         float[]? residualOutput = null, residualLse = null;
         if (s > 0)
@@ -93,7 +93,7 @@ internal static unsafe class HyperAttentionSteps
             using var residualBias = Broadcast(runtime, layout.SampleTable!, virtualHead!, rows, s);
             using var sampledOutput = runtime.Allocate<float>((long)rows * d);
             using var sampledLse = runtime.Allocate<float>(rows);
-            BlockAttention.Launch(runtime, qv, ks, vs, sampledOutput, sampledLse, new AttentionShape(heads, layout.Segments, qb, s, d),
+            attention.Launch(runtime, qv, ks, vs, sampledOutput, sampledLse, new AttentionShape(heads, layout.Segments, qb, s, d),
                 new BlockAttentionOptions { Scale = scale }, residualBias);
             if (trace is not null)
             {

@@ -24,8 +24,12 @@ public sealed unsafe class LinearAttention
     /// <param name="headDim">The query/key dimension d, 1 to 256 (for <see cref="LinearFeatureMap.EluPlusOne"/>, d ≤ <see cref="LinearAttentionDevice.MaxFeatures"/>).</param>
     /// <param name="features">The number of random features m (1 to 256) for <see cref="LinearFeatureMap.PositiveRandom"/>; 0 means d. Must be 0 or d for <see cref="LinearFeatureMap.EluPlusOne"/>.</param>
     /// <param name="key">The key the random projection ω [m, d] is drawn from (<see cref="GaussianProjection"/>).</param>
-    public LinearAttention(LinearFeatureMap featureMap, int headDim, int features = 0, RngKey key = default)
+    /// <param name="kernel">The declared kernels to run on (their head dimension must be 0 or <paramref name="headDim"/>); null for <see cref="LinearAttentionAny"/>.</param>
+    public LinearAttention(LinearFeatureMap featureMap, int headDim, int features = 0, RngKey key = default, LinearAttentionKernel? kernel = null)
     {
+        kernel ??= LinearAttentionAny.Kernel;
+        if (kernel.HeadDim != 0 && kernel.HeadDim != headDim)
+            throw new ArgumentException($"kernel was declared for HeadDim = {kernel.HeadDim}, not {headDim}.", nameof(kernel));
         if (featureMap is not (LinearFeatureMap.EluPlusOne or LinearFeatureMap.PositiveRandom))
             throw new ArgumentOutOfRangeException(nameof(featureMap), featureMap, "featureMap must be EluPlusOne or PositiveRandom.");
         if (headDim < 1 || headDim > LinearAttentionDevice.MaxFeatures)
@@ -39,6 +43,7 @@ public sealed unsafe class LinearAttention
         HeadDim = headDim;
         Features = features;
         Key = key;
+        Kernel = kernel;
         _projection = featureMap == LinearFeatureMap.PositiveRandom ? GaussianProjection.Draw(key, features * headDim) : new float[1];
     }
 
@@ -50,6 +55,9 @@ public sealed unsafe class LinearAttention
 
     /// <summary>The number of features m.</summary>
     public int Features { get; }
+
+    /// <summary>The declared kernels this attention runs on.</summary>
+    public LinearAttentionKernel Kernel { get; }
 
     /// <summary>The key of the random projection.</summary>
     public RngKey Key { get; }

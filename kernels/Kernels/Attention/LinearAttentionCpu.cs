@@ -18,26 +18,30 @@ public static unsafe class LinearAttentionCpu
     /// Runs one launch: <paramref name="state"/> holds S [heads, m, dv] followed by z [heads, m]. Queries, keys, values
     /// and outputs are [heads, tokens, ·]; outputs are normalised in place (0 where the denominator is 0).
     /// </summary>
-    public static void Run(nint q, nint k, nint v, nint o, nint state, nint projection, LinearAttentionArgs args)
+    public static void Run<TDim>(nint q, nint k, nint v, nint o, nint state, nint projection, LinearAttentionArgs args)
+        where TDim : struct, IHeadDim
     {
         long work = (long)args.Tokens * args.Features * (args.ValueDim + args.HeadDim);
         RowScheduler.For(args.Heads, (int)Math.Min(work, int.MaxValue),
-            new Job((float*)q, (float*)k, (float*)v, (float*)o, (float*)state, (float*)projection, args));
+            new Job<TDim>((float*)q, (float*)k, (float*)v, (float*)o, (float*)state, (float*)projection, args));
     }
 
-    private readonly struct Job(float* q, float* k, float* v, float* o, float* state, float* projection, LinearAttentionArgs args) : IRowJob
+    private readonly struct Job<TDim>(float* q, float* k, float* v, float* o, float* state, float* projection, LinearAttentionArgs args) : IRowJob
+        where TDim : struct, IHeadDim
     {
         public void Run(int start, int end)
         {
             for (int head = start; head < end; head++)
-                Head(q, k, v, o, state, projection, head, args);
+                Head<TDim>(q, k, v, o, state, projection, head, args);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Head(float* q, float* k, float* v, float* o, float* state, float* projection, int head, LinearAttentionArgs args)
+    private static void Head<TDim>(float* q, float* k, float* v, float* o, float* state, float* projection, int head, LinearAttentionArgs args)
+        where TDim : struct, IHeadDim
     {
-        int m = args.Features, d = args.HeadDim, dv = args.ValueDim;
+        int d = default(TDim).Resolve(args.HeadDim), dv = args.ValueDim;
+        int m = args.Map == (int)LinearFeatureMap.EluPlusOne ? d : args.Features;
         bool update = args.Update != 0, query = args.Query != 0;
         float* s = state + (long)head * m * dv;
         float* z = state + (long)args.Heads * m * dv + (long)head * m;
@@ -50,10 +54,10 @@ public static unsafe class LinearAttentionCpu
             long row = (long)head * args.Tokens + i;
             float* vr = v + row * dv;
             float* or = o + row * dv;
-            if (update) Features(k + row * d, phiK, scaled, projection, args);
+            if (update) Features(k + row * d, phiK, scaled, d, projection, args);
             if (query)
             {
-                Features(q + row * d, phiQ, scaled, projection, args);
+                Features(q + row * d, phiQ, scaled, d, projection, args);
                 new Span<float>(or, dv).Clear();
             }
             float den = 0f;
@@ -88,9 +92,8 @@ public static unsafe class LinearAttentionCpu
     }
 
     // φ(x) for one token into phi[0..m); scaled is scratch of d floats.
-    private static void Features(float* x, float* phi, float* scaled, float* projection, LinearAttentionArgs args)
+    private static void Features(float* x, float* phi, float* scaled, int d, float* projection, LinearAttentionArgs args)
     {
-        int d = args.HeadDim;
         if (args.Map == (int)LinearFeatureMap.EluPlusOne)
         {
             for (int j = 0; j < d; j++)

@@ -14,19 +14,20 @@ public static class LinearAttentionDevice
     public const int MaxFeatures = 256;
 
     /// <summary>
-    /// The kernel: launch one group per head. <paramref name="state"/> holds S [heads, m, dv] then z [heads, m];
-    /// <paramref name="denominators"/> [heads·tokens] is scratch.
+    /// The kernel for head dimension <typeparamref name="TDim"/>: launch one group per head. <paramref name="state"/>
+    /// holds S [heads, m, dv] then z [heads, m]; <paramref name="denominators"/> [heads·tokens] is scratch.
     /// </summary>
-    [KernelEntryPoint]
-    public static void Kernel(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> o,
+    public static void Kernel<TDim>(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> o,
         ArrayView<float> state, ArrayView<float> denominators, ArrayView<float> projection, LinearAttentionArgs args)
+        where TDim : struct, IHeadDim
     {
         var phiK = SharedMemory.Allocate<float>(MaxFeatures);
         var phiQ = SharedMemory.Allocate<float>(MaxFeatures);
         int head = Grid.IdxX;
         int tid = Group.IdxX;
         int size = Group.DimX;
-        int m = args.Features, d = args.HeadDim, dv = args.ValueDim;
+        int d = default(TDim).Resolve(args.HeadDim), dv = args.ValueDim;
+        int m = args.Map == (int)LinearFeatureMap.EluPlusOne ? d : args.Features;
         long sBase = (long)head * m * dv;
         long zBase = (long)args.Heads * m * dv + (long)head * m;
         for (int i = 0; i < args.Tokens; i++)
@@ -37,8 +38,8 @@ public static class LinearAttentionDevice
                 int f = first + tid;
                 if (f < m)
                 {
-                    if (args.Update != 0) phiK[f] = Feature(k, row * d, f, projection, args);
-                    if (args.Query != 0) phiQ[f] = Feature(q, row * d, f, projection, args);
+                    if (args.Update != 0) phiK[f] = Feature(k, row * d, f, d, projection, args);
+                    if (args.Query != 0) phiQ[f] = Feature(q, row * d, f, d, projection, args);
                 }
             }
             Group.Barrier();
@@ -81,13 +82,13 @@ public static class LinearAttentionDevice
         }
     }
 
-    private static float Feature(ArrayView<float> x, long start, int f, ArrayView<float> projection, LinearAttentionArgs args)
+    private static float Feature(ArrayView<float> x, long start, int f, int d, ArrayView<float> projection, LinearAttentionArgs args)
     {
         if (args.Map == (int)LinearFeatureMap.EluPlusOne)
             return LinearAttentionMath.EluPlusOne(x[start + f]);
         float dot = 0f, half = 0f;
-        long w = (long)f * args.HeadDim;
-        for (int j = 0; j < args.HeadDim; j++)
+        long w = (long)f * d;
+        for (int j = 0; j < d; j++)
         {
             float xj = x[start + j] * args.InputScale;
             dot += projection[w + j] * xj;

@@ -123,7 +123,7 @@ public sealed unsafe class LinearAttentionState : IDisposable
     internal void StepCpu(nint q, nint k, nint v, nint o, int tokens, bool update, bool query)
     {
         Runtime.ThrowIfDisposed();
-        LinearAttentionCpu.Run(q, k, v, o, (nint)Buffer.Host, (nint)_projection.Host, Arguments(tokens, update, query));
+        Attention.Kernel.Cpu(q, k, v, o, (nint)Buffer.Host, (nint)_projection.Host, Arguments(tokens, update, query));
         if (update) Tokens += tokens;
     }
 
@@ -131,9 +131,8 @@ public sealed unsafe class LinearAttentionState : IDisposable
     private void StepIlgpu(KernelBuffer<float> q, KernelBuffer<float> k, KernelBuffer<float> v, KernelBuffer<float> o, int tokens, bool update, bool query)
     {
         var args = Arguments(tokens, update, query);
-        var kernel = Runtime.GetKernel(typeof(LinearAttentionDevice), accelerator =>
-            accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-                ArrayView<float>, ArrayView<float>, LinearAttentionArgs>(LinearAttentionDevice.Kernel));
+        var entry = Attention.Kernel.Ilgpu;
+        var kernel = Runtime.GetKernel(entry.Method, accelerator => KernelLoaders.LoadStreamKernel(accelerator, entry));
         using var denominators = Runtime.Allocate<float>(query ? (long)Heads * tokens : 1);
         Runtime.LaunchAndWait(() => kernel(new KernelConfig(Heads, Runtime.GroupSize),
             q.View, k.View, v.View, o.View, Buffer.View, denominators.View, _projection.View, args));
