@@ -167,6 +167,21 @@ public sealed class HyperAttentionTests(Backend backend) : BackendTest(backend)
     }
 
     [Test]
+    public void TheDeclaredD64KernelsGiveTheLibraryResult()
+    {
+        // HyperAttention64 runs its blocks on block-attention kernels specialised for d = 64: same decisions, same result.
+        var shape = new AttentionShape(1, 1, 90, 90, 64);
+        var (q, k, v) = Inputs(shape, seed: 8);
+        var options = new HyperAttentionOptions { HashBits = 3, BlockSize = 16, SampleSize = 8, MinSeqLen = 0 };
+        var declared = HyperAttention64.Create(options, new RngKey(6));
+        Assert.That(declared.BlockKernel, Is.SameAs(HyperAttention64.BlockKernel));
+        var a = Run(declared, q, k, v, shape, causal: false);
+        var b = Run(new HyperAttention(64, options, new RngKey(6)), q, k, v, shape, causal: false);
+        Compare.Close(a.Output, b.Output.Select(x => (double)x).ToArray(), 1e-5, 1e-6, "HyperAttention64 vs HyperAttention(64)", 64);
+        Assert.Throws<ArgumentException>(() => _ = new HyperAttention(32, options, default, HyperAttention64.BlockKernel));
+    }
+
+    [Test]
     public void SampleSizeAboveTheKeysIsAllowed()
     {
         var shape = new AttentionShape(1, 1, 40, 40, 8);

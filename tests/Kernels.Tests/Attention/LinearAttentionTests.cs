@@ -134,6 +134,20 @@ public sealed class LinearAttentionTests(Backend backend) : BackendTest(backend)
         Assert.That(o0.ToArray(), Is.All.EqualTo(0f), "an empty state gives 0 (denominator 0)");
     }
 
+    [TestCase(LinearFeatureMap.EluPlusOne)]
+    [TestCase(LinearFeatureMap.PositiveRandom)]
+    public void TheDeclaredD64KernelsEqualTheReference(LinearFeatureMap map)
+    {
+        const int heads = 2, tokens = 19, d = 64, dv = 16;
+        var attention = LinearAttention64.Create(map, map == LinearFeatureMap.EluPlusOne ? 0 : 40, new RngKey(3));
+        Assert.That(attention.Kernel, Is.SameAs(LinearAttention64.Kernel));
+        var (q, k, v) = Inputs(heads, tokens, d, dv, 41);
+        var o = new float[heads * tokens * dv];
+        attention.Run(Runtime, q, k, v, o, heads, tokens, dv, causal: true);
+        Compare.Close(o, LinearAttentionReference.Attend(attention, q, k, v, heads, tokens, dv, causal: true), Relative, Absolute, "LinearAttention64", dv);
+        Assert.Throws<ArgumentException>(() => _ = new LinearAttention(map, 32, 0, default, LinearAttention64.Kernel));
+    }
+
     [Test]
     public void TheProjectionIsStandardNormalAndKeyed()
     {
