@@ -35,22 +35,10 @@ public static class AngularLsh
         return rank;
     }
 
-    /// <summary>The hash of the row of <paramref name="dim"/> values at <paramref name="x"/> with projection P [dim, bits] (row-major).</summary>
-    public static unsafe int Hash(float* x, float* projection, int dim, int bits)
-    {
-        int bin = 0;
-        for (int j = 0; j < bits; j++)
-        {
-            double dot = 0;
-            for (int c = 0; c < dim; c++)
-                dot += (double)x[c] * projection[c * bits + j];
-            if (Positive(dot))
-                bin |= 1 << j;
-        }
-        return GrayRank(bin);
-    }
-
-    /// <summary>The hash of row <paramref name="row"/> of <paramref name="x"/> on a device (same arithmetic as the CPU overload).</summary>
+    /// <summary>
+    /// The hash of row <paramref name="row"/> of <paramref name="x"/> [·, dim] with projection P [dim, bits] (row-major), on
+    /// a device; <see cref="HyperAttentionCpu.Hash"/> computes the same bits on the CPU.
+    /// </summary>
     public static int Hash(ArrayView<float> x, long row, ArrayView<float> projection, int dim, int bits)
     {
         int bin = 0;
