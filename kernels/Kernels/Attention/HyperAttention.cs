@@ -149,6 +149,9 @@ public sealed class HyperAttention
         BlockKernel.Arguments(shape, new BlockAttentionOptions { Scale = Options.Scale }, hasBias: false);
         if (shape.HeadDim != HeadDim)
             throw new ArgumentException($"shape.HeadDim is {shape.HeadDim}; this HyperAttention was made for {HeadDim}.", nameof(shape));
+        // Rows of every map and of the residual bias [rows, s] stay below 2^31.
+        if ((long)shape.KvHeads * shape.Keys > int.MaxValue || (shape.Rows + shape.Heads) * (long)Math.Max(Options.SampleSize, 1) > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(shape), "KvHeads·Keys and (Heads·Queries)·SampleSize must stay below 2^31.");
         if (causal && shape.Queries != shape.Keys)
             throw new ArgumentException($"causal HyperAttention needs as many queries as keys (got {shape.Queries} and {shape.Keys}).", nameof(shape));
         if (runtime.IsIlgpu && Options.HashBits > 0)

@@ -20,6 +20,8 @@ internal static unsafe class HyperAttentionSteps
 {
     public static int[] Hash(KernelRuntime runtime, KernelBuffer<float> x, KernelBuffer<float> projection, int rows, int dim, int bits)
     {
+        if (rows == 0)
+            return System.Array.Empty<int>();
         using var hashes = runtime.Allocate<int>(rows);
         var args = new HyperAttentionArgs { Rows = rows, Width = dim, Bits = bits };
         if (runtime.IsIlgpu)

@@ -107,6 +107,22 @@ public sealed class AttentionApproximationReliabilityTests(Backend backend) : Ba
         }
     }
 
+    [Test]
+    public void HyperAttentionWithoutKeysGivesEmptyRows()
+    {
+        // Non-causal, no keys, above and below MinSeqLen: O = 0 and LSE = −inf (the empty state), never NaN.
+        foreach (int minSeqLen in new[] { 0, 100 })
+        {
+            var shape = new AttentionShape(2, 2, 5, 0, D);
+            var attention = new HyperAttention(D, new HyperAttentionOptions { MinSeqLen = minSeqLen });
+            var output = Enumerable.Repeat(Sentinel, (int)shape.QueryElements).ToArray();
+            var lse = new float[shape.Rows];
+            attention.Run(Runtime, TestData.Logits((int)shape.QueryElements, 1), Array.Empty<float>(), Array.Empty<float>(), output, lse, shape, causal: false);
+            Assert.That(output, Is.All.EqualTo(0f));
+            Assert.That(lse, Is.All.EqualTo(float.NegativeInfinity));
+        }
+    }
+
     [TestCase("feature map unknown", "featureMap")]
     [TestCase("head dim zero", "headDim")]
     [TestCase("head dim above 256", "headDim")]
