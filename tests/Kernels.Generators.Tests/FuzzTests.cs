@@ -7,7 +7,7 @@ using NUnit.Framework;
 namespace Kernels.Generators.Tests;
 
 /// <summary>
-/// A fuzzed corpus of declarations for every generator (softmax, sampler and sparse-product families) — random attribute arguments (right, wrong and ill-typed), random modifiers and
+/// A fuzzed corpus of declarations for every generator (softmax, sampler, sparse-product, speculative and attention families) — random attribute arguments (right, wrong and ill-typed), random modifiers and
 /// nesting, transforms that exist or not with random signatures and bodies, and random truncation (code mid-edit) —
 /// must only ever produce diagnostics: no generator exception, no KRN9001, and a bounded time per input.
 /// </summary>
@@ -39,6 +39,12 @@ public sealed class FuzzTests
     private static readonly string[] SpeculativeArguments =
     {
         "SpeculativeKind.Chain", "SpeculativeKind.ExpectedAcceptance", "(SpeculativeKind)5", "PerRowKeys = true", "PerRowKeys = 1", "Kind = ", "Transform = nameof(F)",
+    };
+    private static readonly string[] AttentionArguments =
+    {
+        "AttentionKind.Block", "AttentionKind.Decode", "(AttentionKind)7", "HeadDim = 64", "HeadDim = 128", "HeadDim = 96", "HeadDim = -1",
+        "HeadDim = 512", "GroupSize = 4", "GroupSize = -2", "ChunkKeys = 256", "ChunkKeys = 100", "ChunkKeys = 0", "Masks = AttentionMasks.Length",
+        "Masks = AttentionMasks.Causal", "Masks = (AttentionMasks)12", "Sink = true", "Sink = 1", "HeadDim = ", "Kind = AttentionKind.Decode",
     };
     private static readonly string[] Modifiers = { "public static partial class", "static partial class", "public partial class", "public static class", "partial struct", "public static partial record", "internal static partial class" };
     private static readonly string[] Transforms =
@@ -96,12 +102,13 @@ public sealed class FuzzTests
             body.AppendLine(Transforms[random.Next(Transforms.Length)]);
         if (random.Next(4) == 0) body.AppendLine("static float Helper(float x) => x; static float Helper(double x) => 0f;");
         if (random.Next(5) == 0) body.AppendLine("static float P => 1f;");
-        // A quarter of the declarations go to each family's generator: softmax, sampler, sparse products, speculative decoding.
-        string attribute = random.Next(4) switch
+        // A fifth of the declarations go to each family's generator: softmax, sampler, sparse products, attention, speculative decoding.
+        string attribute = random.Next(5) switch
         {
             0 => $"SoftmaxKernel({string.Join(", ", args)})",
             1 => $"SamplerKernel({string.Join(", ", Enumerable.Range(0, random.Next(0, 4)).Select(_ => SamplerArguments[random.Next(SamplerArguments.Length)]))})",
             2 => $"SparseMatMulKernel({SparseArguments[random.Next(SparseArguments.Length)]})",
+            3 => $"AttentionKernel({string.Join(", ", Enumerable.Range(0, random.Next(0, 4)).Select(_ => AttentionArguments[random.Next(AttentionArguments.Length)]))})",
             _ => $"SpeculativeKernel({string.Join(", ", Enumerable.Range(0, random.Next(0, 3)).Select(_ => SpeculativeArguments[random.Next(SpeculativeArguments.Length)]))})",
         };
         string type = $"[{attribute}]\n{Modifiers[random.Next(Modifiers.Length)]} K{random.Next(1000)}\n{{\n{body}}}";

@@ -64,7 +64,7 @@ internal static class GeneratorHarness
     /// <summary>Runs every generator of the package (all kernel families) once over <paramref name="sources"/>.</summary>
     public static GeneratorRun RunAll(params string[] sources) =>
         RunWith(CSharpGeneratorDriver.Create(
-            new[] { new SoftmaxKernelGenerator().AsSourceGenerator(), new SamplerKernelGenerator().AsSourceGenerator(), new SparseMatMulKernelGenerator().AsSourceGenerator(), new SpeculativeKernelGenerator().AsSourceGenerator() },
+            new[] { new SoftmaxKernelGenerator().AsSourceGenerator(), new SamplerKernelGenerator().AsSourceGenerator(), new SparseMatMulKernelGenerator().AsSourceGenerator(), new SpeculativeKernelGenerator().AsSourceGenerator(), new AttentionKernelGenerator().AsSourceGenerator() },
             parseOptions: ParseOptions), sources);
 
     private static GeneratorRun RunWith(GeneratorDriver driver, string[] sources)

@@ -72,6 +72,48 @@ internal static unsafe class AttentionVectors
             y[c] += w * x[c];
     }
 
+    /// <summary>y += Σ_t w_t·x_t over <paramref name="rows"/> rows of x, y held in registers for d = 64 and 128.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddRows(float* y, float* w, float* x, int rows, int d)
+    {
+        if (Vector512.IsHardwareAccelerated && d == 128)
+        {
+            var a0 = Vector512.Load(y); var a1 = Vector512.Load(y + 16); var a2 = Vector512.Load(y + 32); var a3 = Vector512.Load(y + 48);
+            var a4 = Vector512.Load(y + 64); var a5 = Vector512.Load(y + 80); var a6 = Vector512.Load(y + 96); var a7 = Vector512.Load(y + 112);
+            for (int t = 0; t < rows; t++, x += 128)
+            {
+                var vw = Vector512.Create(w[t]);
+                a0 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x), a0);
+                a1 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 16), a1);
+                a2 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 32), a2);
+                a3 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 48), a3);
+                a4 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 64), a4);
+                a5 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 80), a5);
+                a6 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 96), a6);
+                a7 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 112), a7);
+            }
+            a0.Store(y); a1.Store(y + 16); a2.Store(y + 32); a3.Store(y + 48);
+            a4.Store(y + 64); a5.Store(y + 80); a6.Store(y + 96); a7.Store(y + 112);
+            return;
+        }
+        if (Vector512.IsHardwareAccelerated && d == 64)
+        {
+            var a0 = Vector512.Load(y); var a1 = Vector512.Load(y + 16); var a2 = Vector512.Load(y + 32); var a3 = Vector512.Load(y + 48);
+            for (int t = 0; t < rows; t++, x += 64)
+            {
+                var vw = Vector512.Create(w[t]);
+                a0 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x), a0);
+                a1 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 16), a1);
+                a2 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 32), a2);
+                a3 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 48), a3);
+            }
+            a0.Store(y); a1.Store(y + 16); a2.Store(y + 32); a3.Store(y + 48);
+            return;
+        }
+        for (int t = 0; t < rows; t++, x += d)
+            Add(y, w[t], x, d);
+    }
+
     /// <summary>y = a·x + b·z (a merge of two rows).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Combine(float* y, float a, float* x, float b, float* z, float scale, int d)

@@ -97,9 +97,8 @@ public static unsafe class BlockAttentionCpu
                 l[r] = l[r] * alpha + sum;
                 m[r] = next;
                 float* row = acc + r * BlockAttentionKernel.MaxHeadDim;
-                AttentionVectors.ScaleAdd(row, alpha, weights[0], values + (long)j0 * d, d);
-                for (int t = 1; t < count; t++)
-                    AttentionVectors.Add(row, weights[t], values + (long)(j0 + t) * d, d);
+                AttentionVectors.Scale(row, row, alpha, d);
+                AttentionVectors.AddRows(row, weights, values + (long)j0 * d, count, d);
             }
         }
 

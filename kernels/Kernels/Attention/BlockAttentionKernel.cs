@@ -83,15 +83,7 @@ public sealed unsafe class BlockAttentionKernel
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(shape, options, bias is not null);
-        Guard.Buffer(runtime, q, shape.QueryElements, nameof(q));
-        Guard.Buffer(runtime, k, shape.KeyElements, nameof(k));
-        Guard.Buffer(runtime, v, shape.KeyElements, nameof(v));
-        Guard.Buffer(runtime, output, shape.QueryElements, nameof(output));
-        Guard.Buffer(runtime, lse, shape.Rows, nameof(lse));
-        Guard.Distinct(q, output, nameof(output));
-        Guard.Distinct(k, output, nameof(output));
-        Guard.Distinct(v, output, nameof(output));
-        Guard.Distinct(output, lse, nameof(lse));
+        AttentionGuard.Buffers(runtime, q, k, v, output, lse, shape.QueryElements, shape.KeyElements, shape.Rows);
         if (bias is not null)
             Guard.Buffer(runtime, bias, checked(shape.Rows * shape.Keys), nameof(bias));
         if (shape.Rows == 0)
@@ -127,18 +119,10 @@ public sealed unsafe class BlockAttentionKernel
         Guard.Runtime(runtime, nameof(runtime));
         bool hasBias = !bias.IsEmpty;
         var args = Arguments(shape, options, hasBias);
-        Guard.Span(q.Length, shape.QueryElements, nameof(q));
-        Guard.Span(k.Length, shape.KeyElements, nameof(k));
-        Guard.Span(v.Length, shape.KeyElements, nameof(v));
-        Guard.Span(output.Length, shape.QueryElements, nameof(output));
-        Guard.Span(lse.Length, shape.Rows, nameof(lse));
+        AttentionGuard.Spans(q, k, v, output, lse, bias, shape.QueryElements, shape.KeyElements, shape.Rows);
         long biasElements = checked(shape.Rows * shape.Keys);
         if (hasBias)
             Guard.Span(bias.Length, biasElements, nameof(bias));
-        if (output.Overlaps(q) || output.Overlaps(k) || output.Overlaps(v) || output.Overlaps(bias))
-            throw new ArgumentException("output must not overlap the inputs.", nameof(output));
-        if (lse.Overlaps(output) || lse.Overlaps(q) || lse.Overlaps(k) || lse.Overlaps(v) || lse.Overlaps(bias))
-            throw new ArgumentException("lse must not overlap the inputs or the output.", nameof(lse));
         if (shape.Rows == 0)
             return;
         if (!runtime.IsIlgpu)

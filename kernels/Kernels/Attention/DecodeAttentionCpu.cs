@@ -136,12 +136,14 @@ public static unsafe class DecodeAttentionCpu
                 if (alpha != 1f)
                     AttentionVectors.Scale(s + 2, s + 2, alpha, d);
             }
-            // Values: each row read once, added into every query's output.
-            float* value = v + kvBase + (long)j0 * d;
-            for (int t = 0; t < n; t++, value += d)
+            // Values: each row read once from memory, added into every query's output (ValueTile keeps the outputs
+            // in registers over a tile of rows that stays in L1 for the other queries of the group).
+            float* values = v + kvBase + (long)j0 * d;
+            for (int t0 = 0; t0 < n; t0 += ValueTile)
             {
+                int rows = Math.Min(ValueTile, n - t0);
                 for (int g = 0; g < group; g++)
-                    Add<TDim>(state + g * stride + 2, scores[g * chunk + t], value, d);
+                    AttentionVectors.AddRows(state + g * stride + 2, scores + g * chunk + t0, values + (long)t0 * d, rows, d);
             }
         }
     }
@@ -234,17 +236,7 @@ public static unsafe class DecodeAttentionCpu
         return AttentionVectors.Dot(a, b, d);
     }
 
-    /// <summary>y += w·x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add<TDim>(float* y, float w, float* x, int d) where TDim : struct, IHeadDim
-    {
-        if (Vector512.IsHardwareAccelerated && d % 16 == 0)
-        {
-            var vw = Vector512.Create(w);
-            for (int c = 0; c < d; c += 16)
-                Vector512.Store(Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + c), Vector512.Load(y + c)), y + c);
-            return;
-        }
-        AttentionVectors.Add(y, w, x, d);
-    }
+    /// <summary>Value rows per register tile: 16 rows of d = 128 are 8 KB, in L1 for every query of a GQA group.</summary>
+    private const int ValueTile = 16;
+
 }

@@ -41,7 +41,11 @@ public static class DecodeAttentionDevice
         BlockAttentionDevice.Store(partialO, partialLse, (long)item * d, item, d, state, acc);
     }
 
-    /// <summary>Final state of row <c>Grid.IdxX</c> = b·Heads + h from its splits. Launch Batch·Heads groups.</summary>
+    /// <summary>
+    /// Final state of row <c>Grid.IdxX</c> = b·Heads + h from its splits. Launch Batch·Heads groups. The group reduces
+    /// M = max(sink, LSE_s) and Σ = e^(sink − M) + Σ_s e^(LSE_s − M) over the splits, then each thread writes its output
+    /// components Σ_s e^(LSE_s − M)/Σ · O_s; LSE = M + ln Σ. A NaN or +inf LSE or sink poisons the row.
+    /// </summary>
     public static void Merge<TDim>(ArrayView<float> partialO, ArrayView<float> partialLse, ArrayView<float> sinks,
         ArrayView<float> o, ArrayView<float> lse, DecodeAttentionArgs args)
         where TDim : struct, IHeadDim
@@ -51,23 +55,62 @@ public static class DecodeAttentionDevice
             return;
         int d = default(TDim).Resolve(args.HeadDim);
         int tid = Group.IdxX, size = Group.DimX;
-        float seed = args.HasSinks != 0 ? sinks[row % args.Heads] : float.NegativeInfinity;
+        long first = (long)row * args.Splits;
+        float sink = args.HasSinks != 0 ? sinks[row % args.Heads] : float.NegativeInfinity;
+
+        var local = new FloatPair(sink, Poisons(sink));
+        for (int s0 = 0; s0 < args.Splits; s0 += size)
+        {
+            int s = s0 + tid;
+            if (s < args.Splits)
+            {
+                float part = partialLse[first + s];
+                local = default(MaxAndPoison).Combine(local, new FloatPair(part, Poisons(part)));
+            }
+        }
+        var reduced = GroupReduce.Reduce<MaxAndPoison>(local);
+        float max = reduced.A;
+        bool poisoned = reduced.B != 0f;
+        bool empty = max == float.NegativeInfinity;
+
+        float sum = tid == 0 && !empty && sink != float.NegativeInfinity ? MathF.Exp(sink - max) : 0f;
+        for (int s0 = 0; s0 < args.Splits; s0 += size)
+        {
+            int s = s0 + tid;
+            if (s < args.Splits && !empty)
+            {
+                float part = partialLse[first + s];
+                sum += part == float.NegativeInfinity ? 0f : MathF.Exp(part - max);
+            }
+        }
+        sum = GroupReduce.Sum(sum);
+
+        float inverse = empty ? 0f : 1f / sum;
         for (int c0 = 0; c0 < d; c0 += size)
         {
             int c = c0 + tid;
-            float merged = seed, value = 0f;
-            for (int s = 0; s < args.Splits; s++)
-            {
-                long item = (long)row * args.Splits + s;
-                float part = c < d ? partialO[item * d + c] : 0f;
-                float next = AttentionMath.Merge(merged, partialLse[item], out float wa, out float wb);
-                value = (wa * value + wb * part) * AttentionMath.InverseWeight(wa, wb);
-                merged = next;
-            }
             if (c < d)
-                o[(long)row * d + c] = value;
-            if (c == 0)
-                lse[row] = merged;
+            {
+                float value = 0f;
+                for (int s = 0; s < args.Splits && !empty; s++)
+                {
+                    float part = partialLse[first + s];
+                    if (part != float.NegativeInfinity)
+                        value += MathF.Exp(part - max) * inverse * partialO[(first + s) * d + c];
+                }
+                o[(long)row * d + c] = poisoned ? float.NaN : value;
+            }
         }
+        if (tid == 0)
+            lse[row] = poisoned ? float.NaN : empty ? float.NegativeInfinity : max + MathF.Log(sum);
+    }
+
+    private static float Poisons(float lse) => float.IsNaN(lse) || float.IsPositiveInfinity(lse) ? 1f : 0f;
+
+    /// <summary>(max of A ignoring NaN, max of the poison flags B).</summary>
+    private readonly struct MaxAndPoison : IPairReduction
+    {
+        public FloatPair Combine(FloatPair x, FloatPair y) =>
+            new(float.IsNaN(y.A) || x.A >= y.A ? x.A : y.A, x.B > y.B ? x.B : y.B);
     }
 }

@@ -89,15 +89,7 @@ public sealed unsafe class DecodeAttentionKernel
         Guard.Runtime(runtime, nameof(runtime));
         CheckOptional(lengths is not null, sinks is not null);
         var args = Arguments(shape, scale, runtime.IsIlgpu);
-        Guard.Buffer(runtime, q, shape.QueryElements, nameof(q));
-        Guard.Buffer(runtime, k, shape.CacheElements, nameof(k));
-        Guard.Buffer(runtime, v, shape.CacheElements, nameof(v));
-        Guard.Buffer(runtime, output, shape.QueryElements, nameof(output));
-        Guard.Buffer(runtime, lse, shape.Rows, nameof(lse));
-        Guard.Distinct(q, output, nameof(output));
-        Guard.Distinct(k, output, nameof(output));
-        Guard.Distinct(v, output, nameof(output));
-        Guard.Distinct(output, lse, nameof(lse));
+        AttentionGuard.Buffers(runtime, q, k, v, output, lse, shape.QueryElements, shape.CacheElements, shape.Rows);
         if (lengths is not null)
             Guard.Buffer(runtime, lengths, shape.Batch, nameof(lengths));
         if (sinks is not null)
@@ -146,11 +138,7 @@ public sealed unsafe class DecodeAttentionKernel
         bool hasLengths = !lengths.IsEmpty || (HasLengths && shape.Batch == 0), hasSinks = !sinks.IsEmpty || (HasSinks && shape.Heads == 0);
         CheckOptional(hasLengths, hasSinks);
         var args = Arguments(shape, scale, runtime.IsIlgpu);
-        Guard.Span(q.Length, shape.QueryElements, nameof(q));
-        Guard.Span(k.Length, shape.CacheElements, nameof(k));
-        Guard.Span(v.Length, shape.CacheElements, nameof(v));
-        Guard.Span(output.Length, shape.QueryElements, nameof(output));
-        Guard.Span(lse.Length, shape.Rows, nameof(lse));
+        AttentionGuard.Spans(q, k, v, output, lse, sinks, shape.QueryElements, shape.CacheElements, shape.Rows);
         if (HasLengths)
         {
             Guard.Span(lengths.Length, shape.Batch, nameof(lengths));
@@ -162,10 +150,6 @@ public sealed unsafe class DecodeAttentionKernel
         }
         if (HasSinks)
             Guard.Span(sinks.Length, shape.Heads, nameof(sinks));
-        if (output.Overlaps(q) || output.Overlaps(k) || output.Overlaps(v) || output.Overlaps(sinks))
-            throw new ArgumentException("output must not overlap the inputs.", nameof(output));
-        if (lse.Overlaps(output) || lse.Overlaps(q) || lse.Overlaps(k) || lse.Overlaps(v) || lse.Overlaps(sinks))
-            throw new ArgumentException("lse must not overlap the inputs or the output.", nameof(lse));
         if (shape.Rows == 0)
             return;
         if (!runtime.IsIlgpu)
