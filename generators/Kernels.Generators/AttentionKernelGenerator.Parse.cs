@@ -55,7 +55,9 @@ public sealed partial class AttentionKernelGenerator
             if (groupSize < 0)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AttentionGroupSizeInvalid, location, name, groupSize.ToString()));
 
-            if (kind == AttentionKind.Block)
+            if (kind == AttentionKind.HyperAttention || kind == AttentionKind.Linear)
+                CheckApproximation(diagnostics, location, kind, name, headDim, set, masks, sink);
+            else if (kind == AttentionKind.Block)
             {
                 if (headDim < 0 || headDim > MaxHeadDim)
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AttentionHeadDimInvalid, location, name, headDim.ToString(), "Block", "0 (any) or 1 to 256"));
@@ -77,6 +79,25 @@ public sealed partial class AttentionKernelGenerator
             }
             return hierarchy is null ? null
                 : new AttentionKernelInfo(hierarchy, kind, headDim, groupSize, chunkKeys == 0 ? DefaultChunkKeys : chunkKeys, masks, sink);
+        }
+
+        // HyperAttention and linear attention: HeadDim 0 (any) or 1 to 256; their other options are per-call arguments.
+        private static void CheckApproximation(List<DiagnosticInfo> diagnostics, Location? location, AttentionKind kind, string name,
+            int headDim, HashSet<string> set, AttentionMasks masks, bool sink)
+        {
+            if (headDim < 0 || headDim > MaxHeadDim)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AttentionHeadDimInvalid, location, name, headDim.ToString(), kind.ToString(), "0 (any) or 1 to 256"));
+            string why = kind == AttentionKind.HyperAttention
+                ? "HyperAttention runs its diagonal blocks and residual as virtual heads with their own grouping; causality and the parameters are per call (HyperAttentionOptions)"
+                : "linear attention has no GQA, chunks or sinks; causality is a per-call argument";
+            if (set.Contains("GroupSize"))
+                NotApplicable(diagnostics, location, "GroupSize", kind, name, why);
+            if (set.Contains("ChunkKeys"))
+                NotApplicable(diagnostics, location, "ChunkKeys", kind, name, why);
+            if (set.Contains("Masks") && masks != AttentionMasks.None)
+                NotApplicable(diagnostics, location, "Masks", kind, name, why);
+            if (sink)
+                NotApplicable(diagnostics, location, "Sink", kind, name, why);
         }
 
         private static void NotApplicable(List<DiagnosticInfo> diagnostics, Location? location, string option, AttentionKind kind, string name, string why) =>

@@ -42,7 +42,7 @@ public sealed class FuzzTests
     };
     private static readonly string[] AttentionArguments =
     {
-        "AttentionKind.Block", "AttentionKind.Decode", "(AttentionKind)7", "HeadDim = 64", "HeadDim = 128", "HeadDim = 96", "HeadDim = -1",
+        "AttentionKind.Block", "AttentionKind.Decode", "AttentionKind.HyperAttention", "AttentionKind.Linear", "(AttentionKind)7", "HeadDim = 64", "HeadDim = 128", "HeadDim = 96", "HeadDim = -1",
         "HeadDim = 512", "GroupSize = 4", "GroupSize = -2", "ChunkKeys = 256", "ChunkKeys = 100", "ChunkKeys = 0", "Masks = AttentionMasks.Length",
         "Masks = AttentionMasks.Causal", "Masks = (AttentionMasks)12", "Sink = true", "Sink = 1", "HeadDim = ", "Kind = AttentionKind.Decode",
     };

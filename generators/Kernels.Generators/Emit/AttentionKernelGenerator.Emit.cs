@@ -25,6 +25,10 @@ public sealed partial class AttentionKernelGenerator
                 WriteHeadDim(w, model.HeadDim);
                 if (model.Kind == AttentionKind.Decode)
                     WriteDecode(w, model);
+                else if (model.Kind == AttentionKind.HyperAttention)
+                    WriteHyper(w, model);
+                else if (model.Kind == AttentionKind.Linear)
+                    WriteLinear(w, model);
                 else
                     WriteBlock(w, model);
             });
@@ -44,23 +48,8 @@ public sealed partial class AttentionKernelGenerator
 
         private static void WriteBlock(IndentedWriter w, AttentionKernelInfo model)
         {
-            const string Args = "global::Kernels.AttentionArgs";
             const string Shape = "global::Kernels.AttentionShape shape, global::Kernels.BlockAttentionOptions options = default";
-            w.Line("/// <summary>The ILGPU kernel (CUDA, OpenCL, ilgpu-cpu): one group per (head, query row).</summary>");
-            w.Line(Generated.CodeAttribute);
-            w.Line("[global::Kernels.KernelEntryPoint]");
-            w.Line($"public static void IlgpuKernel({FloatView} q, {FloatView} k, {FloatView} v, {FloatView} bias, {FloatView} o, {FloatView} lse, {Args} args) =>");
-            w.Line($"    global::Kernels.BlockAttentionDevice.Row<{Dim}>(q, k, v, bias, o, lse, args);");
-            w.Line();
-            w.Line("/// <summary>The CPU kernel (cpu backend); arguments are addresses of the data.</summary>");
-            w.Line(Generated.CodeAttribute);
-            w.Line($"public static void CpuKernel(nint q, nint k, nint v, nint bias, nint o, nint lse, {Args} args) =>");
-            w.Line($"    global::Kernels.BlockAttentionCpu.Run<{Dim}>(q, k, v, bias, o, lse, args);");
-            w.Line();
-            w.Line("/// <summary>This declaration's descriptor: both entry points, validation and dispatch.</summary>");
-            w.Line(Generated.CodeAttribute);
-            w.Line($"public static global::Kernels.BlockAttentionKernel Kernel {{ get; }} = new global::Kernels.BlockAttentionKernel({model.HeadDim}, {model.GroupSize}, IlgpuKernel, CpuKernel);");
-            w.Line();
+            WriteBlockKernels(w, model.GroupSize, "Kernel", $"{model.HeadDim}");
             w.Line("/// <summary>(O, LSE) of queries [Heads, Queries, d] against keys and values [KvHeads, Keys, d] on buffers of <paramref name=\"runtime\"/>; checks every argument first.</summary>");
             w.Line(Generated.CodeAttribute);
             w.Line($"public static void Launch({Runtime} runtime, {FloatBuffer} q, {FloatBuffer} k, {FloatBuffer} v, {FloatBuffer} output, {FloatBuffer} lse, {Shape}, {FloatBuffer}? bias = null) =>");
@@ -75,6 +64,65 @@ public sealed partial class AttentionKernelGenerator
             w.Line(Generated.CodeAttribute);
             w.Line($"public static void Run({Runtime} runtime, {Floats} q, {Floats} k, {Floats} v, global::Kernels.AttentionState state, {Shape}, {Floats} bias = default) =>");
             w.Line("    Kernel.Run(runtime, q, k, v, state, shape, options, bias);");
+        }
+
+        // HyperAttention: block-attention kernels specialised on the head dimension, and a factory that runs on them.
+        private static void WriteHyper(IndentedWriter w, AttentionKernelInfo model)
+        {
+            WriteBlockKernels(w, 0, "BlockKernel", $"{model.HeadDim}");
+            string dim = model.HeadDim == 0 ? "headDim" : model.HeadDim.ToString();
+            string parameters = (model.HeadDim == 0 ? "int headDim, " : "") + "global::Kernels.HyperAttentionOptions? options = null, global::Kernels.RngKey key = default";
+            w.Line($"/// <summary>A HyperAttention{(model.HeadDim == 0 ? "" : $" for d = {model.HeadDim}")} running its diagonal blocks and residual on <see cref=\"BlockKernel\"/>.</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line($"public static global::Kernels.HyperAttention Create({parameters}) =>");
+            w.Line($"    new global::Kernels.HyperAttention({dim}, options, key, BlockKernel);");
+        }
+
+        // Linear attention: the state kernel specialised on the head dimension, and a factory that runs on it.
+        private static void WriteLinear(IndentedWriter w, AttentionKernelInfo model)
+        {
+            w.Line("/// <summary>The ILGPU state kernel (CUDA, OpenCL, ilgpu-cpu): one group per head.</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line("[global::Kernels.KernelEntryPoint]");
+            w.Line($"public static void IlgpuKernel({FloatView} q, {FloatView} k, {FloatView} v, {FloatView} o, {FloatView} state, {FloatView} denominators, {FloatView} projection, global::Kernels.LinearAttentionArgs args) =>");
+            w.Line($"    global::Kernels.LinearAttentionDevice.Kernel<{Dim}>(q, k, v, o, state, denominators, projection, args);");
+            w.Line();
+            w.Line("/// <summary>The CPU state kernel (cpu backend); arguments are addresses of the data.</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line("public static void CpuKernel(nint q, nint k, nint v, nint o, nint state, nint projection, global::Kernels.LinearAttentionArgs args) =>");
+            w.Line($"    global::Kernels.LinearAttentionCpu.Run<{Dim}>(q, k, v, o, state, projection, args);");
+            w.Line();
+            w.Line("/// <summary>This declaration's entry points.</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line($"public static global::Kernels.LinearAttentionKernel Kernel {{ get; }} = new global::Kernels.LinearAttentionKernel({model.HeadDim}, IlgpuKernel, CpuKernel);");
+            w.Line();
+            string dim = model.HeadDim == 0 ? "headDim" : model.HeadDim.ToString();
+            string parameters = (model.HeadDim == 0 ? "int headDim, " : "") + "global::Kernels.LinearFeatureMap featureMap = global::Kernels.LinearFeatureMap.EluPlusOne, int features = 0, global::Kernels.RngKey key = default";
+            w.Line($"/// <summary>A linear attention{(model.HeadDim == 0 ? "" : $" for d = {model.HeadDim}")} running on <see cref=\"Kernel\"/>.</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line($"public static global::Kernels.LinearAttention Create({parameters}) =>");
+            w.Line($"    new global::Kernels.LinearAttention(featureMap, {dim}, features, key, Kernel);");
+        }
+
+        // The block-attention entry points and their descriptor (named <paramref name="property"/>).
+        private static void WriteBlockKernels(IndentedWriter w, int groupSize, string property, string headDim)
+        {
+            const string Args = "global::Kernels.AttentionArgs";
+            w.Line("/// <summary>The ILGPU kernel (CUDA, OpenCL, ilgpu-cpu): one group per (head, query row).</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line("[global::Kernels.KernelEntryPoint]");
+            w.Line($"public static void IlgpuKernel({FloatView} q, {FloatView} k, {FloatView} v, {FloatView} bias, {FloatView} o, {FloatView} lse, {Args} args) =>");
+            w.Line($"    global::Kernels.BlockAttentionDevice.Row<{Dim}>(q, k, v, bias, o, lse, args);");
+            w.Line();
+            w.Line("/// <summary>The CPU kernel (cpu backend); arguments are addresses of the data.</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line($"public static void CpuKernel(nint q, nint k, nint v, nint bias, nint o, nint lse, {Args} args) =>");
+            w.Line($"    global::Kernels.BlockAttentionCpu.Run<{Dim}>(q, k, v, bias, o, lse, args);");
+            w.Line();
+            w.Line("/// <summary>This declaration's block-attention descriptor: both entry points, validation and dispatch.</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line($"public static global::Kernels.BlockAttentionKernel {property} {{ get; }} = new global::Kernels.BlockAttentionKernel({headDim}, {groupSize}, IlgpuKernel, CpuKernel);");
+            w.Line();
         }
 
         private static void WriteDecode(IndentedWriter w, AttentionKernelInfo model)

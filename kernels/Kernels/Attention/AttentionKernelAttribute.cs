@@ -11,7 +11,8 @@ namespace Kernels;
 /// <see cref="AttentionKind.Block"/>: <see cref="HeadDim"/> (0 = any up to 256) and <see cref="GroupSize"/> apply; masks
 /// are per-call options (<see cref="BlockAttentionOptions"/>). <see cref="AttentionKind.Decode"/>: <see cref="HeadDim"/>
 /// must be 64 or 128; <see cref="ChunkKeys"/>, <see cref="GroupSize"/>, <see cref="Masks"/> (<see cref="AttentionMasks.Length"/>)
-/// and <see cref="Sink"/> apply. Options that do not apply to the kind, and values out of range, are compile-time
+/// and <see cref="Sink"/> apply. <see cref="AttentionKind.HyperAttention"/> and <see cref="AttentionKind.Linear"/>: only
+/// <see cref="HeadDim"/> (0 = any) applies; the declaration gets a <c>Create</c> factory. Options that do not apply to the kind, and values out of range, are compile-time
 /// errors (KRN1501–KRN1504).
 /// </remarks>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]

@@ -17,6 +17,19 @@ public enum AttentionKind
     /// KV chunks and merged (flash-decoding), with per-row lengths and an optional learned sink logit per head.
     /// </summary>
     Decode = 1,
+
+    /// <summary>
+    /// HyperAttention (angular LSH, sorted diagonal blocks and a sampled residual, merged through the LSE): the declaration
+    /// gets block-attention kernels specialised on the head dimension and a <c>Create</c> factory of a
+    /// <c>HyperAttention</c> that uses them (see <c>HyperAttention</c>).
+    /// </summary>
+    HyperAttention = 2,
+
+    /// <summary>
+    /// Kernelised linear attention with a streaming state: the declaration gets the state kernels specialised on the head
+    /// dimension and a <c>Create</c> factory of a <c>LinearAttention</c> that uses them (see <c>LinearAttention</c>).
+    /// </summary>
+    Linear = 3,
 }
 
 /// <summary>Masks an attention kernel is specialised for.</summary>
