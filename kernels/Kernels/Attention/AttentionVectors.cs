@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Kernels;
 
@@ -33,6 +34,41 @@ internal static unsafe class AttentionVectors
             sum += a[c] * b[c];
         return sum;
     }
+
+    /// <summary>
+    /// The scores of one query against four consecutive rows of d (rows <paramref name="k"/>, k + d, k + 2d, k + 3d):
+    /// the query is loaded once per four keys and the four horizontal sums share one reduction tree. Needs d a multiple
+    /// of 16 with AVX-512 (<see cref="CanDot4"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Dot4(float* q, float* k, int d)
+    {
+        var a0 = Vector512<float>.Zero;
+        var a1 = Vector512<float>.Zero;
+        var a2 = Vector512<float>.Zero;
+        var a3 = Vector512<float>.Zero;
+        for (int c = 0; c < d; c += 16)
+        {
+            var x = Vector512.Load(q + c);
+            a0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(k + c), a0);
+            a1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(k + d + c), a1);
+            a2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(k + 2 * d + c), a2);
+            a3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(k + 3 * d + c), a3);
+        }
+        var b0 = a0.GetLower() + a0.GetUpper();
+        var b1 = a1.GetLower() + a1.GetUpper();
+        var b2 = a2.GetLower() + a2.GetUpper();
+        var b3 = a3.GetLower() + a3.GetUpper();
+        var c0 = b0.GetLower() + b0.GetUpper();
+        var c1 = b1.GetLower() + b1.GetUpper();
+        var c2 = b2.GetLower() + b2.GetUpper();
+        var c3 = b3.GetLower() + b3.GetUpper();
+        return Sse3.HorizontalAdd(Sse3.HorizontalAdd(c0, c1), Sse3.HorizontalAdd(c2, c3));
+    }
+
+    /// <summary>Whether <see cref="Dot4"/> runs for rows of <paramref name="d"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool CanDot4(int d) => Vector512.IsHardwareAccelerated && Sse3.IsSupported && d % 16 == 0;
 
     /// <summary>y = y·alpha + w·x.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -75,10 +75,19 @@ public static unsafe class BlockAttentionCpu
                     continue;
                 float* query = q + (rowBase + r) * d;
                 float* biasRow = args.HasBias != 0 ? bias + (rowBase + r) * args.Keys + j0 : null;
+                int first4 = 0;
+                if (AttentionVectors.CanDot4(d))
+                {
+                    var scale = Vector128.Create(args.Scale);
+                    for (; first4 <= count - 4; first4 += 4)
+                        (AttentionVectors.Dot4(query, keys + (long)(j0 + first4) * d, d) * scale).Store(weights + first4);
+                }
+                for (int t = first4; t < count; t++)
+                    weights[t] = AttentionVectors.Dot(query, keys + (long)(j0 + t) * d, d) * args.Scale;
                 float tileMax = float.NegativeInfinity;
                 for (int t = 0; t < count; t++)
                 {
-                    float s = AttentionVectors.Dot(query, keys + (long)(j0 + t) * d, d) * args.Scale;
+                    float s = weights[t];
                     if (biasRow != null)
                         s += biasRow[t];
                     weights[t] = s;

@@ -107,7 +107,17 @@ public static unsafe class DecodeAttentionCpu
             int n = Math.Min(chunk, last - j0);
             // Keys: every query of the group against each key row, read once from memory.
             float* key = k + kvBase + (long)j0 * d;
-            for (int t = 0; t < n; t++, key += d)
+            int t = 0;
+            if (AttentionVectors.CanDot4(d))
+            {
+                var scale = Vector128.Create(args.Scale);
+                for (; t <= n - 4; t += 4, key += 4 * d)
+                {
+                    for (int g = 0; g < group; g++)
+                        (AttentionVectors.Dot4(queries + g * d, key, d) * scale).Store(scores + g * chunk + t);
+                }
+            }
+            for (; t < n; t++, key += d)
             {
                 for (int g = 0; g < group; g++)
                     scores[g * chunk + t] = Dot<TDim>(queries + g * d, key, d) * args.Scale;
