@@ -48,8 +48,7 @@ public sealed class BandwidthColumn(bool percent, double limitGBps) : IColumn
             return "NA";
         // Classes with a Shape parameter measure per shape; the others (one shape) per method.
         string shape = benchmarkCase.Parameters["Shape"] as string ?? benchmarkCase.Descriptor.WorkloadMethod.Name;
-        var bytesMoved = benchmarkCase.Descriptor.Type.GetMethod("BytesMoved", new[] { typeof(string) });
-        if (bytesMoved?.Invoke(null, new object[] { shape }) is not long bytes)
+        if (BytesMoved.Of(benchmarkCase.Descriptor.Type, shape, benchmarkCase.Descriptor.WorkloadMethod.Name) is not long bytes)
             return "NA";
         double gbps = bytes / meanNs.Value; // bytes per ns = GB/s
         return percent

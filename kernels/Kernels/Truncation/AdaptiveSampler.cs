@@ -159,6 +159,16 @@ public sealed unsafe class AdaptiveSampler
             Guard.Span(status.Length, rows, nameof(status));
         if (writeKept)
             Guard.Span(kept.Length, rows, nameof(kept));
+        // Host spans are arguments: their values are checked here (in device buffers they are data: a per-row status).
+        PerRowValues.Check(temperatures[..(Temperature == TemperatureMode.PerRow ? rows : 0)], PerRowValues.ValidTemperature, PerRowValues.TemperatureDomain, nameof(temperatures));
+        if (IsMirostat)
+        {
+            PerRowValues.Check(tau[..rows], t => !float.IsNaN(t) && t >= 0f && t < float.PositiveInfinity, "finite and non-negative", nameof(tau));
+            PerRowValues.Check(eta[..rows], h => !float.IsNaN(h) && h >= 0f && h < float.PositiveInfinity, "finite and non-negative", nameof(eta));
+            PerRowValues.Check(mu[..rows], float.IsFinite, "finite", nameof(mu));
+        }
+        else
+            PerRowValues.Check(alpha[..rows], AdaptiveRules.ValidAlpha, "in [0, 1]", nameof(alpha));
         if (rows == 0)
             return unchecked(offset + OffsetsPerLaunch);
 

@@ -67,9 +67,9 @@ public readonly struct DecodeStages(TemperatureMode temperature, bool topK, bool
             Guard.Span(topP.Length, rows, nameof(topP));
         if (MinP)
             Guard.Span(minP.Length, rows, nameof(minP));
-        CheckPerRow(temperatures[..(Temperature == TemperatureMode.PerRow ? rows : 0)], t => !float.IsNaN(SamplingMath.Log2Scale(t)), "finite, positive and at least 1e-38", nameof(temperatures));
-        CheckPerRow(topP[..(TopP ? rows : 0)], TruncationRules.ValidTopP, "in (0, 1]", nameof(topP));
-        CheckPerRow(minP[..(MinP ? rows : 0)], TruncationRules.ValidMinP, "in [0, 1]", nameof(minP));
+        PerRowValues.Check(temperatures[..(Temperature == TemperatureMode.PerRow ? rows : 0)], PerRowValues.ValidTemperature, PerRowValues.TemperatureDomain, nameof(temperatures));
+        PerRowValues.Check(topP[..(TopP ? rows : 0)], TruncationRules.ValidTopP, "in (0, 1]", nameof(topP));
+        PerRowValues.Check(minP[..(MinP ? rows : 0)], TruncationRules.ValidMinP, "in [0, 1]", nameof(minP));
     }
 
     /// <summary>The launch arguments (after checking rows, cols and a scalar temperature).</summary>
@@ -95,14 +95,5 @@ public readonly struct DecodeStages(TemperatureMode temperature, bool topK, bool
             WriteStatus = writeStatus ? 1 : 0,
             Rounds = TruncationRules.MaxRounds,
         };
-    }
-
-    private static void CheckPerRow(ReadOnlySpan<float> values, Func<float, bool> valid, string domain, string name)
-    {
-        for (int r = 0; r < values.Length; r++)
-        {
-            if (!valid(values[r]))
-                throw new ArgumentOutOfRangeException(name, values[r], $"{name}[{r}] must be {domain}.");
-        }
     }
 }

@@ -168,18 +168,20 @@ public static unsafe class StagedDraw
                 if (e[i] > 0f)
                     mass[Bin(e[i])] += e[i];
             }
-            double running = 0.0;
+            // The crossing bin, and the mass before it (the lowest bin with mass when rounding never reaches the cut).
+            double running = 0.0, before = 0.0;
             int crossing = -1;
             for (int bin = Bins - 1; bin >= 0; bin--)
             {
                 if (!(mass[bin] > 0.0))
                     continue;
                 crossing = bin;
+                before = running;
                 if (running + mass[bin] >= cut)
                     break;
                 running += mass[bin];
             }
-            return CutoffInBin(w, e, padded, crossing, running, cut);
+            return CutoffInBin(w, e, padded, crossing, before, cut);
         }
         finally
         {

@@ -64,6 +64,8 @@ public sealed unsafe class TruncationKernel
         Guard.Buffer(runtime, output, Guard.Elements(rows, cols), nameof(output));
         Guard.Distinct(logits, output, nameof(output));
         _stages.CheckBuffers(runtime, rows, cols, temperatures, topK, topP, minP, context, parameters);
+        if (context is not null && ReferenceEquals(context, output))
+            throw new ArgumentException("output must not be the context buffer.", nameof(output));
         if (status is not null)
             Guard.Buffer(runtime, status, rows, nameof(status));
         if (rows == 0)
@@ -108,8 +110,8 @@ public sealed unsafe class TruncationKernel
         long elements = Guard.Elements(rows, cols);
         Guard.Span(logits.Length, elements, nameof(logits));
         Guard.Span(output.Length, elements, nameof(output));
-        if (logits.Overlaps(output))
-            throw new ArgumentException("output must not overlap logits for this kernel.", nameof(output));
+        if (logits.Overlaps(output) || (_stages.Context && context.Overlaps(output)))
+            throw new ArgumentException("output must not overlap logits or the context for this kernel.", nameof(output));
         if (writeStatus)
             Guard.Span(status.Length, rows, nameof(status));
         _stages.CheckSpans(rows, cols, temperatures, topK, topP, minP, context, parameters);

@@ -11,7 +11,7 @@ namespace Kernels.Benchmarks.Suite;
 /// Runs a plain BenchmarkDotNet class (public <c>[Benchmark]</c> methods, <c>[Params]</c>, <c>[GlobalSetup]</c> that
 /// verifies, <c>[GlobalCleanup]</c>) inside the suite, for families that have no <see cref="KernelFamilyBenchmark"/>:
 /// family = the first <c>[BenchmarkCategory]</c> or the class name without "Benchmarks"; backend = the value of a
-/// <c>Backend</c> parameter or <c>cpu</c>; shape = the other parameters; bytes = a static <c>BytesMoved(string shape)</c>
+/// <c>Backend</c> parameter or <c>cpu</c>; shape = the other parameters; bytes = a static <c>BytesMoved(string shape[, string method])</c>
 /// when the class has one; the <c>[Benchmark(Baseline = true)]</c> method is the baseline.
 /// </summary>
 public static class BenchmarkDotNetFamily
@@ -58,7 +58,6 @@ public static class BenchmarkDotNetFamily
             combinations = combinations.SelectMany(c => p.Values.Select(v => c.Append((p.Member, v)).ToArray()));
 
         var methods = Benchmarks(type).ToList();
-        var bytesMethod = type.GetMethod("BytesMoved", BindingFlags.Public | BindingFlags.Static, [typeof(string)]);
         foreach (var combination in combinations)
         {
             string backend = combination.FirstOrDefault(c => c.Member.Name == "Backend").Value?.ToString()?.ToLowerInvariant() ?? "cpu";
@@ -74,7 +73,6 @@ public static class BenchmarkDotNetFamily
             if (selected.Count == 0) continue;
 
             object instance = Activator.CreateInstance(type)!;
-            long bytes = 0;
             var results = new List<ResultRecord>();
             try
             {
@@ -83,8 +81,6 @@ public static class BenchmarkDotNetFamily
                     if (member is PropertyInfo property) property.SetValue(instance, value);
                     else ((FieldInfo)member).SetValue(instance, value);
                 }
-                if (bytesMethod?.ReturnType == typeof(long) || bytesMethod?.ReturnType == typeof(int))
-                    bytes = Convert.ToInt64(bytesMethod.Invoke(null, [shape]), CultureInfo.InvariantCulture);
                 foreach (var setup in Marked<GlobalSetupAttribute>(type)) setup.Invoke(instance, null);
                 foreach (var method in selected)
                 {
@@ -94,6 +90,7 @@ public static class BenchmarkDotNetFamily
                     action(); // JIT, compile
                     var times = SuiteRunner.Time(action, mode);
                     var stats = Statistics.Of(times);
+                    long bytes = BytesMoved.Of(type, shape, method.Name) ?? 0;
                     double? gbps = bytes > 0 ? bytes / (stats.Median * 1e6) : null;
                     log(string.Create(CultureInfo.InvariantCulture, $"  {id,-50} {stats.Median,10:F3} ms ±{100 * stats.Spread,4:F0}%"));
                     results.Add(new ResultRecord(id, family, method.Name, baseline ? "baseline" : "kernel", baseline ? "host" : backend, shape, "fp32",

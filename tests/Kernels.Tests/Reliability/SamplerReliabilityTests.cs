@@ -149,7 +149,7 @@ public sealed class SamplerReliabilityTests(Backend backend) : BackendTest(backe
     }
 
     [Test]
-    public void HundredThousandDecodeSamplerLaunchesDoNotGrowMemory()
+    public void HundredThousandPerRequestCategoricalLaunchesDoNotGrowMemory()
     {
         if (Backend != Backend.Cpu)
             Assert.Ignore("the long run is sized for the cpu backend");

@@ -435,6 +435,12 @@ public sealed class AdaptiveTests(Backend backend) : BackendTest(backend)
         Assert.That(Assert.Throws<ArgumentException>(() => MirostatSample.Run(Runtime, x, tokens, rows, cols, ones, new float[1], ones, mu, keys, 0))!.ParamName, Is.EqualTo("tau"));
         Assert.That(Assert.Throws<ArgumentException>(() => MirostatSample.Run(Runtime, x, tokens, rows, cols, ones, ones, ones, mu, new RngKey[1], 0))!.ParamName, Is.EqualTo("keys"));
         Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => MirostatSample.Run(Runtime, x, tokens, rows, 0, ones, ones, ones, mu, keys, 0))!.ParamName, Is.EqualTo("cols"));
+        // Per-row values in host spans are arguments too (in device buffers they are data: a per-row status).
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => TopHSample.Run(Runtime, x, tokens, rows, cols, ones, new[] { 1f, 1.5f, 1f }, keys, 0))!.ParamName, Is.EqualTo("alpha"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => TopHSample.Run(Runtime, x, tokens, rows, cols, new[] { 1f, 0f, 1f }, ones, keys, 0))!.ParamName, Is.EqualTo("temperatures"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => MirostatSample.Run(Runtime, x, tokens, rows, cols, ones, ones, new[] { 1f, 1f, -1f }, mu, keys, 0))!.ParamName, Is.EqualTo("eta"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => MirostatSample.Run(Runtime, x, tokens, rows, cols, ones, new[] { float.NaN, 1f, 1f }, ones, mu, keys, 0))!.ParamName, Is.EqualTo("tau"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => MirostatSample.Run(Runtime, x, tokens, rows, cols, ones, ones, ones, new[] { 6f, float.PositiveInfinity, 6f }, keys, 0))!.ParamName, Is.EqualTo("mu"));
         Assert.That(tokens, Is.All.EqualTo(7), "nothing was written");
         Assert.That(mu, Is.All.EqualTo(6f), "μ untouched");
     }

@@ -77,6 +77,15 @@ public sealed class ContextTransformTests(Backend backend) : BackendTest(backend
         Assert.That(Assert.Throws<ArgumentException>(() => RepetitionPenaltySampler.Run(Runtime, x, tokens, Rows, cols, ones, k, ones,
             new float[Rows * cols], new float[1], keys, 0))!.ParamName, Is.EqualTo("parameters"));
         Assert.That(tokens, Is.All.EqualTo(-5));
+        // The truncation kernel fills rows before it reads the context: an output overlapping the context is refused.
+        var shared = new float[Rows * cols];
+        Assert.That(Assert.Throws<ArgumentException>(() => RepetitionPenaltyTruncation.Run(Runtime, x, shared, Rows, cols, ones, new float[Rows],
+            shared, ones))!.ParamName, Is.EqualTo("output"));
+        using var logits = Runtime.Upload(x);
+        using var both = Runtime.Allocate<float>(Rows * cols);
+        using var perRow = Runtime.Upload(ones);
+        Assert.That(Assert.Throws<ArgumentException>(() => RepetitionPenaltyTruncation.Launch(Runtime, logits, both, Rows, cols, perRow, perRow,
+            both, perRow))!.ParamName, Is.EqualTo("output"));
     }
 
     // Logits, per-token counts (0, 1 or 2; a third of the tokens seen) and per-row penalties θ ∈ [1, 2].

@@ -165,6 +165,22 @@ public sealed class TruncationTests(Backend backend) : BackendTest(backend)
     }
 
     [Test]
+    public unsafe void ACutAboveTheTotalByRoundingKeepsAllOfS()
+    {
+        // p·T_S can exceed the float64 running sum by rounding: the cutoff is then the last element of S in the order,
+        // so the kept set is all of S (host code shared by every CPU truncation path).
+        var w = new float[] { 3f, 1f, 2f, float.NegativeInfinity, 2f, 1f, 1f, 3f };
+        var e = w.Select(v => float.IsNegativeInfinity(v) ? 0f : MathF.Exp(v)).ToArray();
+        double total = e.Sum(v => (double)v);
+        fixed (float* pw = w, pe = e)
+        {
+            double kept = StagedDraw.KeptSet(pw, pe, new Kernels.Cpu.DenseColumns(), w.Length, total * (1 + 1e-12), out float pivotW, out int pivotCol);
+            Assert.That(kept, Is.EqualTo(total).Within(1e-12 * total), "all of S is kept");
+            Assert.That((pivotW, pivotCol), Is.EqualTo((1f, 7)), "the pivot is just after the last element of S in the order (w 1, column 6)");
+        }
+    }
+
+    [Test]
     public void InvalidArgumentsThrowBeforeLaunchingAndLeaveTheOutputUntouched()
     {
         const int rows = 2, cols = 6;
