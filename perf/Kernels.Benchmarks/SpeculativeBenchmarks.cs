@@ -46,9 +46,14 @@ public class SpeculativeBenchmarks
     /// <summary>Multi-draft input bytes: p and q [B, V] and the drafts [B, k].</summary>
     public static long MultiDraftBytes => ((long)Batch * 2 * Cols + Batch * Drafts) * sizeof(float);
 
-    /// <summary>Bytes each benchmark must read once (the GB/s column): all inputs, β's p and q rows, or the multi-draft rows.</summary>
+    /// <summary>
+    /// Bytes each benchmark must read once (the GB/s column): all inputs for the baseline; for chain verification the
+    /// drafted tokens, the accept tests' elements and at most two rows per request for the final draw; β's p and q rows;
+    /// the multi-draft rows.
+    /// </summary>
     public static long BytesMoved(string method) => method switch
     {
+        nameof(ChainVerifyCpu) => ((long)Batch * 2 * Cols + 3L * Batch * Length) * sizeof(float),
         nameof(ExpectedAcceptanceCpu) => 2L * Batch * Length * Cols * sizeof(float),
         nameof(RecursiveRejectionCpu) or nameof(KSeqCpu) => MultiDraftBytes,
         _ => InputBytes,
