@@ -162,7 +162,7 @@ public class SpeculativeBenchmarks
     public ulong RecursiveRejectionCpu() =>
         RecursiveRejectionVerify.Launch(_runtime!, _targetBuffer!, _draftBuffer!, _rsdDrafts!, _slotBuffer!, _drawnBuffer!, Batch, Drafts, Cols, _keyBuffer!, Offset);
 
-    /// <summary><see cref="KSeqVerify"/> (K-SEQ, k = 4 i.i.d. drafts, ρ by 48 bisection steps) on B rows of p and q.</summary>
+    /// <summary><see cref="KSeqVerify"/> (K-SEQ, k = 4 i.i.d. drafts, ρ by safeguarded regula falsi) on B rows of p and q.</summary>
     [Benchmark]
     public ulong KSeqCpu() =>
         KSeqVerify.Launch(_runtime!, _targetBuffer!, _draftBuffer!, _iidDrafts!, _slotBuffer!, _drawnBuffer!, Batch, Drafts, Cols, _keyBuffer!, Offset);

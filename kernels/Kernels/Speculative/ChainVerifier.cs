@@ -17,7 +17,9 @@ namespace Kernels;
 /// <para><b>Algorithm</b> (every backend, the same decisions): for k = 0..L−1, accept x_k when u_k·q_k(x_k) &lt;
 /// p_k(x_k), i.e. with probability min(1, p/q); at the first rejection n = k, draw the extra token from
 /// norm(max(0, p_n − q_n)); when all L are accepted, draw the bonus token from p_L. Draws are exact inverse-CDF with a
-/// double running sum (no normalisation of the inputs is assumed: p_L and the residual are normalised by their sums). The
+/// double running sum (p_L and the residual are normalised by their sums). The accept tests compare raw values, so the
+/// rows p_k and q_k (k &lt; L) must be normalised distributions — e.g. renormalised after top-k/top-p
+/// (<see cref="TruncatedProbabilities"/>); the multi-draft and tree verifiers normalise their rows themselves. The
 /// emitted tokens then follow the target exactly: P(x_0 = v) = p_0(v), and each later emitted token follows its p_k given
 /// the earlier ones.</para>
 /// <para><b>Residual mass 0</b>: when p ≈ q the residual Σ max(0, p_n − q_n) can be exactly 0 in float (p and q equal, or

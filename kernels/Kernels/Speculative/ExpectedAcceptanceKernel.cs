@@ -12,7 +12,8 @@ namespace Kernels;
 /// Σ_n Π_{k&lt;n} β_k (n = 1..L) when the positions' distributions do not depend on the drafted prefix.
 /// </summary>
 /// <remarks>
-/// Reads every value once; a pair whose p or q holds a NaN, negative or infinite value gives NaN. Sums run in double,
+/// Reads every value once; a pair whose p or q holds a NaN, negative or infinite value gives NaN. Sums run in double
+/// (on `cpu`: float within 64-column blocks, blocks added in double),
 /// rounded to float at the end. The optimal acceptance of multi-draft verification is
 /// <see cref="MultiDraft.OptimalAcceptance"/> (host side, V ≤ 16).
 /// </remarks>
