@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using System.Threading;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -13,7 +14,9 @@ namespace Kernels.Runtime;
 public sealed unsafe class KernelBuffer<T> : IDisposable where T : unmanaged
 {
     private const nuint Alignment = 64;
-    private T* _host;
+    private nint _hostAddress;
+
+    private T* _host => (T*)Volatile.Read(ref _hostAddress);
     private MemoryBuffer1D<T, Stride1D.Dense>? _device;
 
     internal KernelBuffer(KernelRuntime runtime, long length)
@@ -29,7 +32,7 @@ public sealed unsafe class KernelBuffer<T> : IDisposable where T : unmanaged
         }
         else
         {
-            _host = (T*)NativeMemory.AlignedAlloc((nuint)Math.Max(length, 1) * (nuint)sizeof(T), Alignment);
+            _hostAddress = (nint)NativeMemory.AlignedAlloc((nuint)Math.Max(length, 1) * (nuint)sizeof(T), Alignment);
             new Span<T>(_host, checked((int)Math.Min(length, int.MaxValue))).Clear();
         }
     }
@@ -98,24 +101,25 @@ public sealed unsafe class KernelBuffer<T> : IDisposable where T : unmanaged
             throw new ArgumentOutOfRangeException(name, $"{count} elements at offset {offset} do not fit a buffer of {Length}.");
     }
 
-    /// <summary>Frees the memory (disposing the runtime frees it too). Safe to call more than once.</summary>
+    /// <summary>Frees the memory (disposing the runtime frees it too). Safe to call more than once, from any thread.</summary>
     public void Dispose()
     {
         Runtime.Untrack(this);
-        if (_host != null)
-        {
-            NativeMemory.AlignedFree(_host);
-            _host = null;
-        }
-        if (_device is { } d && !Runtime.IsDisposed)
+        FreeHost();
+        if (Interlocked.Exchange(ref _device, null) is { } d && !Runtime.IsDisposed)
             d.Dispose();
-        _device = null;
         GC.SuppressFinalize(this);
     }
 
     /// <summary>Frees native memory a caller forgot to dispose.</summary>
-    ~KernelBuffer()
+    ~KernelBuffer() => FreeHost();
+
+    // Exactly once: the finalizer of a forgotten buffer and the runtime's disposal of its live buffers (which can still
+    // enumerate a buffer that is being finalized) may both get here, on different threads.
+    private void FreeHost()
     {
-        if (_host != null) NativeMemory.AlignedFree(_host);
+        var host = (T*)Interlocked.Exchange(ref _hostAddress, 0);
+        if (host != null)
+            NativeMemory.AlignedFree(host);
     }
 }
