@@ -77,8 +77,14 @@ public static class LinearAttentionDevice
         for (int i = 0; i < args.Tokens; i++)
         {
             long row = (long)head * args.Tokens + i;
-            for (int c = tid; c < dv; c += size)
-                o[row * dv + c] = LinearAttentionMath.Ratio(o[row * dv + c], denominators[row]);
+            // A group-uniform trip count with the bound inside (PoCL 3.1 miscompiles thread-dependent loops in kernels
+            // with barriers: threads past the end wrote once).
+            for (int first = 0; first < dv; first += size)
+            {
+                int c = first + tid;
+                if (c < dv)
+                    o[row * dv + c] = LinearAttentionMath.Ratio(o[row * dv + c], denominators[row]);
+            }
         }
     }
 

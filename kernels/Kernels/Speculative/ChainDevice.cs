@@ -86,8 +86,13 @@ public static class ChainDevice
         if (tid == 0)
             accepted[b] = invalid ? SpeculativeMath.Invalid : stop;
         long emittedStart = (long)b * (length + 1);
-        for (int i = tid; i <= length; i += Group.DimX)
-            emitted[emittedStart + i] = invalid || i > stop ? SpeculativeMath.Invalid : i < stop ? draftTokens[tokenStart + i] : machine.Token;
+        // A group-uniform trip count with the bound inside (PoCL 3.1 and thread-dependent loops in kernels with barriers).
+        for (int first = 0; first <= length; first += Group.DimX)
+        {
+            int i = first + tid;
+            if (i <= length)
+                emitted[emittedStart + i] = invalid || i > stop ? SpeculativeMath.Invalid : i < stop ? draftTokens[tokenStart + i] : machine.Token;
+        }
     }
 
     /// <summary>A column's weight in the final draw: max(0, p − q) or p; NaN for a value that is NaN, negative or infinite.</summary>
