@@ -19,19 +19,35 @@ public sealed class AdaptiveTests(Backend backend) : BackendTest(backend)
 
     private static double Uniform(RngKey key, ulong offset) => SamplerReference.Uniform(key, 0, offset);
 
+    // Device buffers: per-row values in them are data (a per-row status), not arguments as in host spans.
     internal static Result TopH(KernelRuntime runtime, float[] x, int rows, int cols, float[] temperatures, float[] alpha, RngKey[] keys, ulong offset, int topN)
     {
-        var r = new Result(new int[rows], new int[rows], new int[rows]);
-        ulong next = TopHSample.Run(runtime, x, r.Tokens, rows, cols, temperatures, alpha, keys, offset, topN, r.Status, r.Kept);
+        using var logits = runtime.Upload(x);
+        using var t = runtime.Upload(temperatures);
+        using var a = runtime.Upload(alpha);
+        using var k = runtime.Upload(keys);
+        using var tokens = runtime.Allocate<int>(rows);
+        using var status = runtime.Allocate<int>(rows);
+        using var kept = runtime.Allocate<int>(rows);
+        ulong next = TopHSample.Launch(runtime, logits, tokens, rows, cols, t, a, k, offset, topN, status, kept);
         Assert.That(next, Is.EqualTo(offset + 1));
-        return r;
+        return new Result(tokens.ToArray(), kept.ToArray(), status.ToArray());
     }
 
     internal static Result Mirostat(KernelRuntime runtime, float[] x, int rows, int cols, float[] temperatures, float[] tau, float[] eta, float[] mu, RngKey[] keys, ulong offset)
     {
-        var r = new Result(new int[rows], new int[rows], new int[rows]);
-        MirostatSample.Run(runtime, x, r.Tokens, rows, cols, temperatures, tau, eta, mu, keys, offset, r.Status, r.Kept);
-        return r;
+        using var logits = runtime.Upload(x);
+        using var t = runtime.Upload(temperatures);
+        using var tauBuffer = runtime.Upload(tau);
+        using var etaBuffer = runtime.Upload(eta);
+        using var muBuffer = runtime.Upload(mu);
+        using var k = runtime.Upload(keys);
+        using var tokens = runtime.Allocate<int>(rows);
+        using var status = runtime.Allocate<int>(rows);
+        using var kept = runtime.Allocate<int>(rows);
+        MirostatSample.Launch(runtime, logits, tokens, rows, cols, t, tauBuffer, etaBuffer, muBuffer, k, offset, status, kept);
+        muBuffer.CopyTo(mu);
+        return new Result(tokens.ToArray(), kept.ToArray(), status.ToArray());
     }
 
     [Test]
