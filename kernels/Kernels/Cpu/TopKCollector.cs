@@ -14,6 +14,9 @@ public sealed class TopKCollector
     private ulong[] _items = new ulong[64];
     private int _count;
     private int _k;
+    // The buffer is cut back when this many are in: 4k + 64 for the row's k, not the array's length, which keeps the
+    // largest k any row on this thread used (a Mirostat row's k would otherwise stop the threshold from ever tightening).
+    private int _limit;
 
     /// <summary>Columns with w above this are admitted (−inf until the first k are in).</summary>
     public float Threshold { get; private set; }
@@ -21,9 +24,9 @@ public sealed class TopKCollector
     /// <summary>Starts a row with <paramref name="k"/> ≥ 1.</summary>
     public void Reset(int k)
     {
-        int capacity = 4 * k + 64;
-        if (_items.Length < capacity)
-            _items = GC.AllocateUninitializedArray<ulong>(capacity);
+        _limit = 4 * k + 64;
+        if (_items.Length < _limit)
+            _items = GC.AllocateUninitializedArray<ulong>(_limit);
         _count = 0;
         _k = k;
         Threshold = float.NegativeInfinity;
@@ -33,7 +36,7 @@ public sealed class TopKCollector
     public void Add(float w, int col)
     {
         _items[_count++] = Compose(w, col);
-        if (_count == _items.Length)
+        if (_count == _limit)
             Shrink();
     }
 
