@@ -60,7 +60,7 @@ public static unsafe class AdaptiveCpu
 
         int ranked = args.Ranked;
         float* w = b.W, e = b.E;
-        RowPass.Run<T>(x, cols, scale, w, collector, ranked, out float max, out _, out bool nan);
+        RowPass.Run<T, RowPass.Plain>(new RowPass.Plain(x), cols, scale, w, collector, ranked, out float max, out _, out bool nan);
         var outcome = TruncationRules.Outcome(scale, 1f, 0f, nan || max == float.PositiveInfinity, TruncationRules.Empty(max, false));
         var rule = new MassRule(max, 0f, false);
         if (outcome != SampleStatus.Sampled)

@@ -36,11 +36,19 @@ public static unsafe class DecodeCpu
     {
         public void Run(int start, int end)
         {
+            if (args.Context != 0)
+                Run<RowPass.WithContext>(start, end);
+            else
+                Run<RowPass.Plain>(start, end);
+        }
+
+        private void Run<TIn>(int start, int end) where TIn : struct, RowPass.IInput
+        {
             var scratch = RowScratch.For(args.Cols);
             var buffers = scratch.Rows;
             for (int row = start; row < end; row++)
             {
-                var outcome = SampleRow<T>(row, Input(row, logits, context, parameters, args), args, buffers, scratch.TopK,
+                var outcome = SampleRow<T, TIn>(row, Input<TIn>(row, logits, context, parameters, args), args, buffers, scratch.TopK,
                     (float*)temperatures, (RngKey*)keys, (int*)topK, (float*)topP, (float*)minP, (ulong*)offsets, out int token);
                 ((int*)tokens)[row] = token;
                 if (args.WriteStatus != 0)
@@ -50,12 +58,13 @@ public static unsafe class DecodeCpu
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static SampleStatus SampleRow<T>(int row, RowPass.Input x, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
+    private static SampleStatus SampleRow<T, TIn>(int row, TIn x, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
         float* temperatures, RngKey* keys, int* topK, float* topP, float* minPs, ulong* offsets, out int token)
         where T : struct, ILogitTransform
+        where TIn : struct, RowPass.IInput
     {
         token = SamplingMath.NoToken;
-        var outcome = Prepare<T>(row, x, args, b, collector, temperatures, topK, topP, minPs, out var setup);
+        var outcome = Prepare<T, TIn>(row, x, args, b, collector, temperatures, topK, topP, minPs, out var setup);
         if (outcome != SampleStatus.Sampled)
             return outcome;
         var key = args.PerRowKeys != 0 ? keys[row] : Rng.RowKey(args.Key, row);
@@ -82,9 +91,10 @@ public static unsafe class DecodeCpu
     /// the row's outcome before drawing.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static SampleStatus Prepare<T>(int row, RowPass.Input x, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
+    internal static SampleStatus Prepare<T, TIn>(int row, TIn x, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
         float* temperatures, int* topK, float* topP, float* minPs, out RowSetup setup)
         where T : struct, ILogitTransform
+        where TIn : struct, RowPass.IInput
     {
         int cols = args.Cols;
         setup = default;
@@ -97,7 +107,7 @@ public static unsafe class DecodeCpu
         if (TruncationRules.Outcome(setup.Scale, setup.P, setup.MinP, false, false) == SampleStatus.InvalidParameter)
             return SampleStatus.InvalidParameter;
 
-        RowPass.Run<T>(x, cols, setup.Scale, setup.Truncate ? null : b.W, setup.Truncate ? collector : null, setup.Truncate ? setup.K : 0,
+        RowPass.Run<T, TIn>(x, cols, setup.Scale, setup.Truncate ? null : b.W, setup.Truncate ? collector : null, setup.Truncate ? setup.K : 0,
             out float m, out float least, out bool nan);
         bool poisoned = nan || m == float.PositiveInfinity || (probabilities && least < 0f);
         setup.Rule = new MassRule(m, setup.MinP, probabilities);
@@ -121,13 +131,14 @@ public static unsafe class DecodeCpu
         return Pad(cols);
     }
 
-    /// <summary>Row <paramref name="row"/>'s input: its logits, with its context and parameter when the declaration has them.</summary>
-    internal static RowPass.Input Input(int row, nint logits, nint context, nint parameters, DecodeArgs args)
+    /// <summary>Row <paramref name="row"/>'s input: its logits, with its context and parameter for <see cref="RowPass.WithContext"/>.</summary>
+    internal static TIn Input<TIn>(int row, nint logits, nint context, nint parameters, DecodeArgs args) where TIn : struct, RowPass.IInput
     {
         long start = (long)row * args.Cols;
-        return args.Context != 0
-            ? new RowPass.Input((float*)logits + start, (float*)context + start, ((float*)parameters)[row])
-            : (float*)logits + start;
+        // The type tests and casts fold away in each instantiation.
+        return typeof(TIn) == typeof(RowPass.WithContext)
+            ? (TIn)(object)new RowPass.WithContext((float*)logits + start, (float*)context + start, ((float*)parameters)[row])
+            : (TIn)(object)new RowPass.Plain((float*)logits + start);
     }
 
     internal static int Pad(int n) => (n + Lanes - 1) & ~(Lanes - 1);

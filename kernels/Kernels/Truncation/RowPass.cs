@@ -16,38 +16,59 @@ public static unsafe class RowPass
 {
     private const int Lanes = 8;
 
-    /// <summary>The row's input: the logits, and the transform's per-element context and row parameter when it takes them.</summary>
-    public readonly struct Input(float* x, float* context, float parameter)
+    /// <summary>
+    /// A row's input as the transform sees it. Two implementations, chosen once per row by a type parameter, so that the
+    /// pass's loop carries no test for a context.
+    /// </summary>
+    public interface IInput
     {
-        /// <summary>The row's logits.</summary>
-        public readonly float* X = x;
-
-        /// <summary>The row's context (null: the transform takes none).</summary>
-        public readonly float* Context = context;
-
-        /// <summary>The row's parameter.</summary>
-        public readonly float Parameter = parameter;
-
-        /// <summary>A row without context.</summary>
-        public static implicit operator Input(float* x) => new(x, null, 0f);
-
         /// <summary>Transform(x) of the eight columns from <paramref name="i"/> (all inside the row).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<float> Transformed<T>(int i, Vector256<int> columns) where T : struct, ILogitTransform =>
-            Context == null
-                ? default(T).Apply(Vector256.Load(X + i), columns)
-                : default(T).Apply(Vector256.Load(X + i), columns, Vector256.Load(Context + i), Vector256.Create(Parameter));
+        Vector256<float> Transformed<T>(int i, Vector256<int> columns) where T : struct, ILogitTransform;
 
         /// <summary>Transform(x) of the columns from <paramref name="i"/> that are inside the row (loads stop at the end).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<float> TransformedTail<T>(int i, int cols, Vector256<int> columns) where T : struct, ILogitTransform =>
-            Context == null
-                ? default(T).Apply(SoftmaxCpu.Load(X, i, cols, 0f), columns)
-                : default(T).Apply(SoftmaxCpu.Load(X, i, cols, 0f), columns, SoftmaxCpu.Load(Context, i, cols, 0f), Vector256.Create(Parameter));
+        Vector256<float> TransformedTail<T>(int i, int cols, Vector256<int> columns) where T : struct, ILogitTransform;
 
         /// <summary>Transform(x) of one column.</summary>
-        public float Transformed<T>(int col) where T : struct, ILogitTransform =>
-            Context == null ? default(T).Apply(X[col], col) : default(T).Apply(X[col], col, Context[col], Parameter);
+        float Transformed<T>(int col) where T : struct, ILogitTransform;
+    }
+
+    /// <summary>The row's logits, for a transform without context.</summary>
+    public readonly struct Plain(float* x) : IInput
+    {
+        private readonly float* _x = x;
+
+        /// <inheritdoc/>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Transformed<T>(int i, Vector256<int> columns) where T : struct, ILogitTransform =>
+            default(T).Apply(Vector256.Load(_x + i), columns);
+
+        /// <inheritdoc/>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> TransformedTail<T>(int i, int cols, Vector256<int> columns) where T : struct, ILogitTransform =>
+            default(T).Apply(SoftmaxCpu.Load(_x, i, cols, 0f), columns);
+
+        /// <inheritdoc/>
+        public float Transformed<T>(int col) where T : struct, ILogitTransform => default(T).Apply(_x[col], col);
+    }
+
+    /// <summary>The row's logits with the transform's per-element context and row parameter.</summary>
+    public readonly struct WithContext(float* x, float* context, float parameter) : IInput
+    {
+        private readonly float* _x = x, _context = context;
+        private readonly float _parameter = parameter;
+
+        /// <inheritdoc/>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Transformed<T>(int i, Vector256<int> columns) where T : struct, ILogitTransform =>
+            default(T).Apply(Vector256.Load(_x + i), columns, Vector256.Load(_context + i), Vector256.Create(_parameter));
+
+        /// <inheritdoc/>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> TransformedTail<T>(int i, int cols, Vector256<int> columns) where T : struct, ILogitTransform =>
+            default(T).Apply(SoftmaxCpu.Load(_x, i, cols, 0f), columns, SoftmaxCpu.Load(_context, i, cols, 0f), Vector256.Create(_parameter));
+
+        /// <inheritdoc/>
+        public float Transformed<T>(int col) where T : struct, ILogitTransform => default(T).Apply(_x[col], col, _context[col], _parameter);
     }
 
     /// <summary>
@@ -55,9 +76,10 @@ public static unsafe class RowPass
     /// when it is not null, admits columns into <paramref name="collector"/> (reset to k) when it is not null.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run<T>(Input x, int cols, float scale, float* stage, TopKCollector? collector, int k,
+    public static void Run<T, TIn>(TIn x, int cols, float scale, float* stage, TopKCollector? collector, int k,
         out float max, out float min, out bool nan)
         where T : struct, ILogitTransform
+        where TIn : struct, IInput
     {
         var vscale = Vector256.Create(scale);
         var vmax = Vector256.Create(float.NegativeInfinity);
@@ -75,7 +97,7 @@ public static unsafe class RowPass
             int sealAt = (k + Lanes - 1) & ~(Lanes - 1);
             for (; i < sealAt && i < cols; i += Lanes)
             {
-                var w = Tail<T>(x, i, cols, vscale, end, out var inside);
+                var w = Tail<T, TIn>(x, i, cols, vscale, end, out var inside);
                 Track(w, inside, ref vmax, ref vmin, ref vnan);
                 if (stage != null)
                     Vector256.Store(w, stage + i);
@@ -109,7 +131,7 @@ public static unsafe class RowPass
         }
         for (; i < cols; i += Lanes)
         {
-            var w = Tail<T>(x, i, cols, vscale, end, out var inside);
+            var w = Tail<T, TIn>(x, i, cols, vscale, end, out var inside);
             Track(w, inside, ref vmax, ref vmin, ref vnan);
             if (stage != null)
                 Vector256.Store(w, stage + i);
@@ -123,8 +145,9 @@ public static unsafe class RowPass
 
     // Eight columns from i, any of them past the end: those lanes hold −inf.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Tail<T>(Input x, int i, int cols, Vector256<float> scale, Vector256<int> end, out Vector256<float> inside)
+    private static Vector256<float> Tail<T, TIn>(TIn x, int i, int cols, Vector256<float> scale, Vector256<int> end, out Vector256<float> inside)
         where T : struct, ILogitTransform
+        where TIn : struct, IInput
     {
         var columns = Vector256.Create(i) + Vector256<int>.Indices;
         inside = Vector256.LessThan(columns, end).AsSingle();

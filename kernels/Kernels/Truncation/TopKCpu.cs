@@ -33,7 +33,7 @@ public static unsafe class TopKCpu
     private static void SelectRow<T>(float* x, float* values, int* indices, TopKArgs args, TopKCollector collector)
         where T : struct, ILogitTransform
     {
-        RowPass.Run<T>(x, args.Cols, 1f, null, collector, args.K, out _, out _, out bool nan);
+        RowPass.Run<T, RowPass.Plain>(new RowPass.Plain(x), args.Cols, 1f, null, collector, args.K, out _, out _, out bool nan);
         if (nan)
         {
             new Span<float>(values, args.K).Fill(float.NaN);

@@ -26,12 +26,20 @@ public static unsafe class TruncateCpu
     {
         public void Run(int start, int end)
         {
+            if (args.Context != 0)
+                Run<RowPass.WithContext>(start, end);
+            else
+                Run<RowPass.Plain>(start, end);
+        }
+
+        private void Run<TIn>(int start, int end) where TIn : struct, RowPass.IInput
+        {
             var scratch = RowScratch.For(args.Cols);
             for (int row = start; row < end; row++)
             {
                 long at = (long)row * args.Cols;
-                var outcome = Row<T>(row, DecodeCpu.Input(row, logits, context, parameters, args), (float*)output + at, args, scratch.Rows, scratch.TopK,
-                    (float*)temperatures, (int*)topK, (float*)topP, (float*)minP);
+                var outcome = Row<T, TIn>(row, DecodeCpu.Input<TIn>(row, logits, context, parameters, args), (float*)output + at, args, scratch.Rows,
+                    scratch.TopK, (float*)temperatures, (int*)topK, (float*)topP, (float*)minP);
                 if (args.WriteStatus != 0)
                     ((int*)status)[row] = (int)outcome;
             }
@@ -39,20 +47,21 @@ public static unsafe class TruncateCpu
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static SampleStatus Row<T>(int row, RowPass.Input x, float* y, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
+    private static SampleStatus Row<T, TIn>(int row, TIn x, float* y, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
         float* temperatures, int* topK, float* topP, float* minPs)
         where T : struct, ILogitTransform
+        where TIn : struct, RowPass.IInput
     {
         int cols = args.Cols;
         bool masked = args.Masked != 0, probabilities = args.Probabilities != 0;
-        var outcome = DecodeCpu.Prepare<T>(row, x, args, b, collector, temperatures, topK, topP, minPs, out var setup);
+        var outcome = DecodeCpu.Prepare<T, TIn>(row, x, args, b, collector, temperatures, topK, topP, minPs, out var setup);
         float outside = TruncationValues.Outside(outcome, masked, probabilities);
         if (outcome != SampleStatus.Sampled)
         {
             new Span<float>(y, cols).Fill(outside);
             return outcome;
         }
-        var write = new Writer
+        var write = new Writer<TIn>
         {
             X = x,
             Y = y,
@@ -89,9 +98,9 @@ public static unsafe class TruncateCpu
         return hasPivot ? StagedDraw.KeptSet(w, e, cols, padded, p * total, out pivotW, out pivotCol) : total;
     }
 
-    private struct Writer
+    private struct Writer<TIn> where TIn : struct, RowPass.IInput
     {
-        public RowPass.Input X;
+        public TIn X;
         public float* Y;
         public bool Masked, Probabilities, HasPivot;
         public float Temperature, PivotW;
