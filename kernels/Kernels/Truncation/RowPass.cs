@@ -82,11 +82,12 @@ public static unsafe class RowPass
         where TIn : struct, IInput
     {
         var vscale = Vector256.Create(scale);
-        var vmax = Vector256.Create(float.NegativeInfinity);
-        var vmax2 = vmax;
-        var vmin = Vector256.Create(float.PositiveInfinity);
-        var vmin2 = vmin;
-        var vnan = Vector256<float>.Zero;
+        var stats = new Stats
+        {
+            Max = Vector256.Create(float.NegativeInfinity),
+            Min = Vector256.Create(float.PositiveInfinity),
+            Nan = Vector256<float>.Zero,
+        };
         var end = Vector256.Create(cols);
         int i = 0;
 
@@ -98,7 +99,7 @@ public static unsafe class RowPass
             for (; i < sealAt && i < cols; i += Lanes)
             {
                 var w = Tail<T, TIn>(x, i, cols, vscale, end, out var inside);
-                Track(w, inside, ref vmax, ref vmin, ref vnan);
+                Track(w, inside, ref stats);
                 if (stage != null)
                     Vector256.Store(w, stage + i);
                 Add(collector, w, i, inside.ExtractMostSignificantBits());
@@ -107,40 +108,81 @@ public static unsafe class RowPass
         }
 
         var threshold = Vector256.Create(collector?.Threshold ?? float.PositiveInfinity);
-        for (; i <= cols - 2 * Lanes; i += 2 * Lanes)
+        int last = cols - 2 * Lanes;
+        while (i <= last)
         {
-            var a = x.Transformed<T>(i, Vector256.Create(i) + Vector256<int>.Indices) * vscale;
-            var b = x.Transformed<T>(i + Lanes, Vector256.Create(i + Lanes) + Vector256<int>.Indices) * vscale;
-            vnan |= Avx.IsSupported ? Avx.Compare(a, b, FloatComparisonMode.UnorderedNonSignaling) : ~Vector256.Equals(a, a) | ~Vector256.Equals(b, b);
-            vmax = Vector256.MaxNative(vmax, a);
-            vmax2 = Vector256.MaxNative(vmax2, b);
-            vmin = Vector256.MinNative(vmin, a);
-            vmin2 = Vector256.MinNative(vmin2, b);
-            if (stage != null)
-            {
-                Vector256.Store(a, stage + i);
-                Vector256.Store(b, stage + i + Lanes);
-            }
-            if (collector is not null && (Vector256.GreaterThan(a, threshold) | Vector256.GreaterThan(b, threshold)) != Vector256<float>.Zero)
-            {
-                Add(collector, a, i, Vector256.GreaterThan(a, threshold).ExtractMostSignificantBits());
-                threshold = Vector256.Create(collector.Threshold);
-                Add(collector, b, i + Lanes, Vector256.GreaterThan(b, threshold).ExtractMostSignificantBits());
-                threshold = Vector256.Create(collector.Threshold);
-            }
+            i = Scan<T, TIn>(x, i, last, vscale, threshold, collector is not null, stage, ref stats);
+            if (i > last)
+                break;
+            threshold = Admit<T, TIn>(x, i, vscale, collector!, threshold);
+            i += 2 * Lanes;
         }
         for (; i < cols; i += Lanes)
         {
             var w = Tail<T, TIn>(x, i, cols, vscale, end, out var inside);
-            Track(w, inside, ref vmax, ref vmin, ref vnan);
+            Track(w, inside, ref stats);
             if (stage != null)
                 Vector256.Store(w, stage + i);
             if (collector is not null)
                 Add(collector, w, i, (Vector256.GreaterThan(w, threshold) & inside).ExtractMostSignificantBits());
         }
-        max = VectorMath.HorizontalMax(Vector256.MaxNative(vmax, vmax2));
-        min = -VectorMath.HorizontalMax(-Vector256.MinNative(vmin, vmin2));
-        nan = vnan != Vector256<float>.Zero;
+        max = VectorMath.HorizontalMax(stats.Max);
+        min = -VectorMath.HorizontalMax(-stats.Min);
+        nan = stats.Nan != Vector256<float>.Zero;
+    }
+
+    // Max, min and NaN so far.
+    private struct Stats
+    {
+        public Vector256<float> Max, Min, Nan;
+    }
+
+    // The common loop, two vectors a step, from i to the first step with a column above the threshold (when admitting;
+    // returns its i, the step tracked and staged but not admitted) or past last. A method of its own, with its
+    // accumulators in locals: every vector register is caller-saved here, so a call anywhere in the loop's method would
+    // keep them on the stack, a store and a reload on each step's dependency chain.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int Scan<T, TIn>(TIn x, int i, int last, Vector256<float> scale, Vector256<float> threshold, bool admit, float* stage,
+        ref Stats stats)
+        where T : struct, ILogitTransform
+        where TIn : struct, IInput
+    {
+        Vector256<float> max = stats.Max, max2 = max, min = stats.Min, min2 = min, nan = stats.Nan;
+        for (; i <= last; i += 2 * Lanes)
+        {
+            var a = x.Transformed<T>(i, Vector256.Create(i) + Vector256<int>.Indices) * scale;
+            var b = x.Transformed<T>(i + Lanes, Vector256.Create(i + Lanes) + Vector256<int>.Indices) * scale;
+            nan |= Avx.IsSupported ? Avx.Compare(a, b, FloatComparisonMode.UnorderedNonSignaling) : ~Vector256.Equals(a, a) | ~Vector256.Equals(b, b);
+            max = Vector256.MaxNative(max, a);
+            max2 = Vector256.MaxNative(max2, b);
+            min = Vector256.MinNative(min, a);
+            min2 = Vector256.MinNative(min2, b);
+            if (stage != null)
+            {
+                Vector256.Store(a, stage + i);
+                Vector256.Store(b, stage + i + Lanes);
+            }
+            if (admit && (Vector256.GreaterThan(a, threshold) | Vector256.GreaterThan(b, threshold)) != Vector256<float>.Zero)
+                break;
+        }
+        stats.Max = Vector256.MaxNative(max, max2);
+        stats.Min = Vector256.MinNative(min, min2);
+        stats.Nan = nan;
+        return i;
+    }
+
+    // The admissions of the two vectors from i (the second against the threshold the first leaves); the new threshold.
+    private static Vector256<float> Admit<T, TIn>(TIn x, int i, Vector256<float> scale, TopKCollector collector, Vector256<float> threshold)
+        where T : struct, ILogitTransform
+        where TIn : struct, IInput
+    {
+        for (int at = i; at < i + 2 * Lanes; at += Lanes)
+        {
+            var w = x.Transformed<T>(at, Vector256.Create(at) + Vector256<int>.Indices) * scale;
+            Add(collector, w, at, Vector256.GreaterThan(w, threshold).ExtractMostSignificantBits());
+            threshold = Vector256.Create(collector.Threshold);
+        }
+        return threshold;
     }
 
     // Eight columns from i, any of them past the end: those lanes hold −inf.
@@ -157,11 +199,11 @@ public static unsafe class RowPass
 
     // Max, min (over the lanes inside the row) and NaN of one vector outside the common loop.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Track(Vector256<float> w, Vector256<float> inside, ref Vector256<float> max, ref Vector256<float> min, ref Vector256<float> nan)
+    private static void Track(Vector256<float> w, Vector256<float> inside, ref Stats stats)
     {
-        nan |= ~Vector256.Equals(w, w);
-        max = Vector256.MaxNative(max, w);
-        min = Vector256.MinNative(min, Vector256.ConditionalSelect(inside, w, Vector256.Create(float.PositiveInfinity)));
+        stats.Nan |= ~Vector256.Equals(w, w);
+        stats.Max = Vector256.MaxNative(stats.Max, w);
+        stats.Min = Vector256.MinNative(stats.Min, Vector256.ConditionalSelect(inside, w, Vector256.Create(float.PositiveInfinity)));
     }
 
     private static void Add(TopKCollector collector, Vector256<float> w, int i, uint lanes)
