@@ -1,4 +1,6 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Kernels.Cpu;
 
@@ -77,36 +79,40 @@ public sealed class TopKCollector
         Threshold = W(worst);
     }
 
-    /// <summary>Rearranges <paramref name="items"/> so that its first <paramref name="k"/> are its k smallest (quickselect).</summary>
+    /// <summary>Rearranges <paramref name="items"/> (distinct) so that its first <paramref name="k"/> are its k smallest (quickselect).</summary>
     public static void SelectSmallest(Span<ulong> items, int k)
     {
+        if (k <= 0 || k >= items.Length)
+            return;
+        ref ulong first = ref MemoryMarshal.GetReference(items);
         int lo = 0, hi = items.Length - 1;
         while (lo < hi)
         {
-            // Median of three as the pivot, then Hoare partition.
+            // Median of three as the pivot, moved to hi; then a branch-free Lomuto partition: the comparisons of random
+            // composites are coin flips, which a branching partition pays for with a misprediction each.
             int mid = lo + ((hi - lo) >> 1);
-            ulong a = items[lo], b = items[mid], c = items[hi];
+            ulong a = Unsafe.Add(ref first, lo), b = Unsafe.Add(ref first, mid), c = Unsafe.Add(ref first, hi);
             ulong pivot = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
-            int i = lo, j = hi;
-            while (i <= j)
+            int at = pivot == a ? lo : pivot == b ? mid : hi;
+            Unsafe.Add(ref first, at) = c;
+            Unsafe.Add(ref first, hi) = pivot;
+            int store = lo;
+            for (int j = lo; j < hi; j++)
             {
-                while (items[i] < pivot)
-                    i++;
-                while (items[j] > pivot)
-                    j--;
-                if (i <= j)
-                {
-                    (items[i], items[j]) = (items[j], items[i]);
-                    i++;
-                    j--;
-                }
+                ulong v = Unsafe.Add(ref first, j);
+                Unsafe.Add(ref first, j) = Unsafe.Add(ref first, store);
+                Unsafe.Add(ref first, store) = v;
+                store += v < pivot ? 1 : 0;
             }
-            if (k - 1 <= j)
-                hi = j;
-            else if (k - 1 >= i)
-                lo = i;
-            else
+            Unsafe.Add(ref first, hi) = Unsafe.Add(ref first, store);
+            Unsafe.Add(ref first, store) = pivot;
+            // items[lo, store) < pivot = items[store] < items(store, hi]
+            if (store == k - 1 || store == k)
                 return;
+            if (store > k)
+                hi = store - 1;
+            else
+                lo = store + 1;
         }
     }
 }

@@ -109,13 +109,12 @@ public static unsafe class RowPass
 
         var threshold = Vector256.Create(collector?.Threshold ?? float.PositiveInfinity);
         int last = cols - 2 * Lanes;
+        var events = new Events();
         while (i <= last)
         {
-            i = Scan<T, TIn>(x, i, last, vscale, threshold, collector is not null, stage, ref stats);
-            if (i > last)
-                break;
-            threshold = Admit<T, TIn>(x, i, vscale, collector!, threshold);
-            i += 2 * Lanes;
+            i = Scan<T, TIn>(x, i, last, vscale, threshold, collector is not null, stage, ref stats, ref events, out int count);
+            for (int e = 0; e < count; e++)
+                threshold = Admit<T, TIn>(x, events[e], vscale, collector!, threshold);
         }
         for (; i < cols; i += Lanes)
         {
@@ -137,16 +136,27 @@ public static unsafe class RowPass
         public Vector256<float> Max, Min, Nan;
     }
 
-    // The common loop, two vectors a step, from i to the first step with a column above the threshold (when admitting;
-    // returns its i, the step tracked and staged but not admitted) or past last. A method of its own, with its
-    // accumulators in locals: every vector register is caller-saved here, so a call anywhere in the loop's method would
-    // keep them on the stack, a store and a reload on each step's dependency chain.
+    // Steps with a column above the threshold, admitted after the loop leaves.
+    [InlineArray(EventCapacity)]
+    private struct Events
+    {
+        private int _step;
+    }
+
+    private const int EventCapacity = 32;
+
+    // The common loop, two vectors a step, from i past last or to the step that fills events (returns the next step;
+    // events: the steps with a column above the threshold, tracked and staged but not admitted). A method of its own,
+    // with its accumulators in locals: every vector register is caller-saved here, so a call anywhere in the loop's
+    // method would keep them on the stack, a store and a reload on each step's dependency chain. The threshold does not
+    // move inside: the collector raises it only when it cuts back, every 3k + 64 admissions.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int Scan<T, TIn>(TIn x, int i, int last, Vector256<float> scale, Vector256<float> threshold, bool admit, float* stage,
-        ref Stats stats)
+        ref Stats stats, ref Events events, out int count)
         where T : struct, ILogitTransform
         where TIn : struct, IInput
     {
+        count = 0;
         Vector256<float> max = stats.Max, max2 = max, min = stats.Min, min2 = min, nan = stats.Nan;
         for (; i <= last; i += 2 * Lanes)
         {
@@ -163,7 +173,14 @@ public static unsafe class RowPass
                 Vector256.Store(b, stage + i + Lanes);
             }
             if (admit && (Vector256.GreaterThan(a, threshold) | Vector256.GreaterThan(b, threshold)) != Vector256<float>.Zero)
-                break;
+            {
+                events[count++] = i;
+                if (count == EventCapacity)
+                {
+                    i += 2 * Lanes;
+                    break;
+                }
+            }
         }
         stats.Max = Vector256.MaxNative(max, max2);
         stats.Min = Vector256.MinNative(min, min2);

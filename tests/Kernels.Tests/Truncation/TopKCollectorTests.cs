@@ -1,3 +1,5 @@
+using System;
+using System.Linq;
 using Kernels.Cpu;
 using NUnit.Framework;
 
@@ -27,5 +29,26 @@ public class TopKCollectorTests
         var top = collector.Finish();
         Assert.That(top.Length, Is.EqualTo(k));
         Assert.That(TopKCollector.Column(top[0]), Is.EqualTo(limit - 1));
+    }
+
+    [Test]
+    public void SelectSmallestPutsTheKSmallestFirst()
+    {
+        var random = new System.Random(7);
+        foreach (int n in new[] { 1, 2, 3, 17, 264, 1000 })
+        {
+            foreach (int k in new[] { 1, 2, n / 2, n - 1, n })
+            {
+                if (k < 1)
+                    continue;
+                // Distinct composites in random order, ascending and descending runs among them.
+                var items = Enumerable.Range(0, n).Select(i => ((ulong)random.Next(1 << 20) << 32) | (uint)i).ToArray();
+                if (n > 10)
+                    Array.Sort(items, 0, n / 3);
+                var expected = items.OrderBy(v => v).Take(k).ToArray();
+                TopKCollector.SelectSmallest(items, k);
+                Assert.That(items.Take(k).OrderBy(v => v), Is.EqualTo(expected), $"n = {n}, k = {k}");
+            }
+        }
     }
 }
