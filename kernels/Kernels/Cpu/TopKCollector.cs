@@ -9,14 +9,14 @@ namespace Kernels.Cpu;
 /// without sorting the row: the caller admits only columns whose w exceeds <see cref="Threshold"/> (the current k-th
 /// w; a later column with an equal w comes after it in the order), the buffer is cut back to the best k by a
 /// quickselect when it fills. On random rows about k·ln(cols/k) columns are admitted, so the pass runs at the speed of
-/// the vector compare; an ascending row admits every column and costs a quickselect per 3k columns.
+/// the vector compare; an ascending row admits every column and costs a quickselect per k + 16 columns.
 /// </summary>
 public sealed class TopKCollector
 {
     private ulong[] _items = new ulong[64];
     private int _count;
     private int _k;
-    // The buffer is cut back when this many are in: 4k + 64 for the row's k, not the array's length, which keeps the
+    // The buffer is cut back when this many are in: 2k + 16 for the row's k, not the array's length, which keeps the
     // largest k any row on this thread used (a Mirostat row's k would otherwise stop the threshold from ever tightening).
     private int _limit;
 
@@ -26,7 +26,7 @@ public sealed class TopKCollector
     /// <summary>Starts a row with <paramref name="k"/> ≥ 1.</summary>
     public void Reset(int k)
     {
-        _limit = 4 * k + 64;
+        _limit = 2 * k + 16;
         if (_items.Length < _limit)
             _items = GC.AllocateUninitializedArray<ulong>(_limit);
         _count = 0;

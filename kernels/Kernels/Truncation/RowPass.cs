@@ -149,7 +149,7 @@ public static unsafe class RowPass
     // events: the steps with a column above the threshold, tracked and staged but not admitted). A method of its own,
     // with its accumulators in locals: every vector register is caller-saved here, so a call anywhere in the loop's
     // method would keep them on the stack, a store and a reload on each step's dependency chain. The threshold does not
-    // move inside: the collector raises it only when it cuts back, every 3k + 64 admissions.
+    // move inside: the collector raises it only when it cuts back, every k + 16 admissions.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int Scan<T, TIn>(TIn x, int i, int last, Vector256<float> scale, Vector256<float> threshold, bool admit, float* stage,
         ref Stats stats, ref Events events, out int count)

@@ -16,13 +16,13 @@ public class TopKCollectorTests
     {
         var collector = new TopKCollector();
         collector.Reset(100_000); // a Mirostat-sized row first grows the buffer
-        const int k = 5, limit = 4 * k + 64;
+        const int k = 5, limit = 2 * k + 16;
         collector.Reset(k);
         for (int col = 0; col < k; col++)
             collector.Add(col, col);
         collector.Seal();
         Assert.That(collector.Threshold, Is.EqualTo(0f));
-        // Ascending w: every column is admitted; when 4k + 64 are in, the buffer is cut back to the best k.
+        // Ascending w: every column is admitted; when 2k + 16 are in, the buffer is cut back to the best k.
         for (int col = k; col < limit; col++)
             collector.Add(col, col);
         Assert.That(collector.Threshold, Is.EqualTo((float)(limit - k)));
