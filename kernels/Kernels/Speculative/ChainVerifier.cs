@@ -100,8 +100,8 @@ public sealed unsafe class ChainVerifier
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(batch, length, cols, key, offset);
         Rng.RequireFloat64(runtime, "Chain verification's float64 running sum and accept test need");
-        Guard.Buffer(runtime, target, Guard.Elements(checked(batch * (length + 1)), cols), nameof(target));
-        Guard.Buffer(runtime, draft, Guard.Elements(checked(batch * length), cols), nameof(draft));
+        Guard.Buffer(runtime, target, SpeculativeShape.Elements(batch, length + 1L, cols, nameof(length)), nameof(target));
+        Guard.Buffer(runtime, draft, SpeculativeShape.Elements(batch, length, cols, nameof(length)), nameof(draft));
         Guard.Buffer(runtime, draftTokens, Guard.Elements(batch, length), nameof(draftTokens));
         Guard.Buffer(runtime, accepted, batch, nameof(accepted));
         Guard.Buffer(runtime, emitted, Guard.Elements(batch, length + 1), nameof(emitted));
@@ -140,8 +140,8 @@ public sealed unsafe class ChainVerifier
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(batch, length, cols, key, offset);
         Rng.RequireFloat64(runtime, "Chain verification's float64 running sum and accept test need");
-        long targetElements = Guard.Elements(checked(batch * (length + 1)), cols);
-        long draftElements = Guard.Elements(checked(batch * length), cols);
+        long targetElements = SpeculativeShape.Elements(batch, length + 1L, cols, nameof(length));
+        long draftElements = SpeculativeShape.Elements(batch, length, cols, nameof(length));
         long tokenElements = Guard.Elements(batch, length);
         long emittedElements = Guard.Elements(batch, length + 1);
         Guard.Span(target.Length, targetElements, nameof(target));
@@ -184,6 +184,7 @@ public sealed unsafe class ChainVerifier
         Guard.AtLeast(batch, 0, nameof(batch));
         Guard.AtLeast(length, 0, nameof(length));
         Guard.AtLeast(cols, 1, nameof(cols));
+        SpeculativeShape.PlusOneFits(length, nameof(length));
         return new ChainArgs
         {
             Batch = batch,

@@ -54,7 +54,9 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
     /// Exact enumeration (fp64; random p with a zero, random q): every draft tuple (without replacement for RSD, i.i.d. for K-SEQ) × every
     /// accept/reject branch × every final token is one row, launched with uniforms inside that branch. The kernel takes the
     /// branch's decision (and the host <see cref="MultiDraft"/> verifier the same one); the kernel's outputs weighted by
-    /// the branch probabilities give a law equal to p to 1e-12, and for K-SEQ an acceptance of 1 − (1 − β)^k.
+    /// the branch probabilities give a law equal to p to 1e-12, and for K-SEQ an acceptance of 1 − (1 − β)^k. Then the
+    /// thresholds themselves: uniforms just inside each edge of every branch's intervals (<see cref="UniformBox"/>: the
+    /// accept tests' min(1, p_i/q_i) or min(1, p/(ρq)), the final draw's cumulative masses) take that branch's decisions.
     /// </summary>
     [TestCase(false, 1, 1)]
     [TestCase(false, 2, 2)]
@@ -108,6 +110,19 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
             Assert.That(accepted, Is.LessThanOrEqualTo(MultiDraft.OptimalAcceptance(p, q, k, withReplacement: false) + 1e-12), "below the optimum");
         if (k == 1)
             Assert.That(accepted, Is.EqualTo(p.Zip(q, Math.Min).Sum()).Within(1e-12), "k = 1: Σ min(p, q)");
+
+        var (probes, owner) = UniformBox.Probes(rows.Select(r => r.Branch.Box).ToList(), IsEmulated ? Math.Min(batch, 300) : int.MaxValue);
+        var (probeSlots, probeTokens) = LaunchMulti(verifier, SpeculativeReference.Tile(new[] { pf }, owner.Length), SpeculativeReference.Tile(new[] { qf }, owner.Length),
+            owner.SelectMany(i => rows[i].Drafts).ToArray(), owner.Length, k, cols, probes);
+        Assert.That(owner.Distinct().Count(), Is.GreaterThan(batch / (IsEmulated ? 6 : 3)), "branches are probed at their edges (not those whose every interval is [0, 1))");
+        for (int j = 0; j < owner.Length; j++)
+        {
+            var branch = rows[owner[j]].Branch;
+            string at = $"probe {j} of branch {owner[j]}, uniforms [{string.Join(", ", probes.Skip(j * (k + 1)).Take(k + 1))}]";
+            Assert.That(probeSlots[j], Is.EqualTo(branch.Slot), at + ": slot");
+            if (branch.Width > 1e-9) // a final token whose interval is narrower sits at its midpoint in the other probes
+                Assert.That(probeTokens[j], Is.EqualTo(branch.Token), at + ": token");
+        }
     }
 
     /// <summary>
@@ -202,6 +217,32 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
             prefixes = next;
         }
         Assert.That(reachedWith.Keys.Max(s => s.Split(',').Length), Is.EqualTo(3), "some branches accept two levels");
+
+        // The edges of every branch's uniforms take the branch's path and tokens (dyadic rows).
+        var (probes, owner) = UniformBox.Probes(rows.Select(r => r.Branch.Box).ToList(), IsEmulated ? Math.Min(batch, 300) : int.MaxValue);
+        int count = owner.Length;
+        using var probeP = Runtime.Upload<float>(owner.SelectMany(i => rows[i].Target.SelectMany(x => x)).ToArray());
+        using var probeQ = Runtime.Upload<float>(owner.SelectMany(i => rows[i].Draft.SelectMany(x => x)).ToArray());
+        using var probeParents = Runtime.Upload<int>(Enumerable.Range(0, count).SelectMany(_ => parents).ToArray());
+        using var probeTokens = Runtime.Upload<int>(owner.SelectMany(i => rows[i].Tokens).ToArray());
+        using var probeU = Runtime.Upload<double>(probes);
+        using var probeAccepted = Runtime.Allocate<int>(count);
+        using var probePath = Runtime.Allocate<int>(count * nodes);
+        using var probeEmitted = Runtime.Allocate<int>(count * nodes);
+        TreeVerify.Kernel.LaunchWithUniforms(Runtime, probeP, probeQ, probeParents, probeTokens, probeAccepted, probePath, probeEmitted, count, nodes, cols, probeU);
+        var depths = probeAccepted.ToArray();
+        var paths = probePath.ToArray();
+        var tokensOut = probeEmitted.ToArray();
+        Assert.That(owner.Distinct().Count(), Is.GreaterThan(batch / (IsEmulated ? 6 : 3)), "branches are probed at their edges (not those whose every interval is [0, 1))");
+        for (int j = 0; j < count; j++)
+        {
+            var branch = rows[owner[j]].Branch;
+            int depth = branch.Path.Length;
+            string at = $"probe {j} of branch {owner[j]}, uniforms [{string.Join(", ", probes.Skip(j * nodes).Take(nodes))}]";
+            Assert.That(depths[j], Is.EqualTo(depth), at + ": depth");
+            Assert.That(paths.Skip(j * nodes).Take(depth), Is.EqualTo(branch.Path), at + ": path");
+            Assert.That(tokensOut.Skip(j * nodes).Take(depth + 1), Is.EqualTo(branch.Emitted), at + ": tokens");
+        }
     }
 
     /// <summary>
