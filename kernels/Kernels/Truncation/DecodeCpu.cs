@@ -88,10 +88,11 @@ public static unsafe class DecodeCpu
     {
         int cols = args.Cols;
         setup = default;
-        setup.Scale = args.PerRowTemperature != 0 ? SamplingMath.Log2Scale(temperatures[row]) : args.Scale;
-        setup.P = args.TopP != 0 ? topP[row] : 1f;
-        setup.MinP = args.MinP != 0 ? minPs[row] : 0f;
-        setup.K = args.TopK != 0 ? topK[row] : 0;
+        int entry = args.ParameterRow(row);
+        setup.Scale = args.PerRowTemperature != 0 ? SamplingMath.Log2Scale(temperatures[entry]) : args.Scale;
+        setup.P = args.TopP != 0 ? topP[entry] : 1f;
+        setup.MinP = args.MinP != 0 ? minPs[entry] : 0f;
+        setup.K = args.TopK != 0 ? topK[entry] : 0;
         setup.Truncate = args.TopK != 0 && TruncationRules.TopKActive(setup.K, cols);
         bool probabilities = args.Probabilities != 0;
         if (TruncationRules.Outcome(setup.Scale, setup.P, setup.MinP, false, false) == SampleStatus.InvalidParameter)
@@ -126,7 +127,7 @@ public static unsafe class DecodeCpu
     {
         long start = (long)row * args.Cols;
         return args.Context != 0
-            ? new RowPass.Input((float*)logits + start, (float*)context + start, ((float*)parameters)[row])
+            ? new RowPass.Input((float*)logits + start, (float*)context + start, ((float*)parameters)[args.ParameterRow(row)])
             : (float*)logits + start;
     }
 

@@ -79,6 +79,27 @@ public sealed unsafe class TruncationKernel
         _cpu((nint)logits.Host, HostAddress.Of(temperatures), 0, HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), HostAddress.Of(context), HostAddress.Of(parameters), (nint)output.Host, HostAddress.Of(status), args);
     }
 
+    /// <summary>
+    /// Launches on rows whose per-row parameters are shared in groups of <paramref name="rowsPerParameter"/> (row r reads
+    /// entry r / rowsPerParameter; <see cref="DecodeArgs.RowsPerParameter"/>): speculative verification stages the target
+    /// and draft rows of a request with its parameters. No status, no context; the caller has checked every argument.
+    /// </summary>
+    internal void LaunchGrouped(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<float> output, int rows, int cols, int rowsPerParameter,
+        float temperature, KernelBuffer<float>? temperatures, KernelBuffer<int>? topK, KernelBuffer<float>? topP, KernelBuffer<float>? minP)
+    {
+        var args = Arguments(rows, cols, temperature, false);
+        args.RowsPerParameter = rowsPerParameter;
+        if (rows == 0)
+            return;
+        if (runtime.IsIlgpu)
+        {
+            LaunchIlgpu(runtime, logits, output, temperatures, topK, topP, minP, null, null, null, args);
+            return;
+        }
+        runtime.ThrowIfDisposed();
+        _cpu((nint)logits.Host, HostAddress.Of(temperatures), 0, HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), 0, 0, (nint)output.Host, 0, args);
+    }
+
     // Kept out of Launch: its closure would otherwise be allocated on every call, cpu launches included.
     private void LaunchIlgpu(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<float> output, KernelBuffer<float>? temperatures,
         KernelBuffer<int>? topK, KernelBuffer<float>? topP, KernelBuffer<float>? minP, KernelBuffer<float>? context, KernelBuffer<float>? parameters,
