@@ -109,16 +109,13 @@ public sealed partial class SpeculativeKernelGenerator
             string transform = Generated.TransformName;
             Generated.WriteTransform(w, model.Hierarchy.Name, model.Transform);
             w.Line();
-            w.Line("/// <summary>The pipeline's ILGPU kernel (the truncation kernel with this transform): one group per row.</summary>");
-            w.Line(Generated.CodeAttribute);
-            w.Line("[global::Kernels.KernelEntryPoint]");
-            w.Line($"public static void IlgpuStages({FloatView} logits, {FloatView} temperatures, {KeyView} keys, {IntView} topK, {FloatView} topP, {FloatView} minP, {FloatView} context, {FloatView} parameters, {FloatView} output, {IntView} status, {Stages} args) =>");
-            w.Line($"    global::Kernels.DecodeDevice.Truncate<{transform}>(logits, temperatures, keys, topK, topP, minP, context, parameters, output, status, args);");
-            w.Line();
-            w.Line("/// <summary>The pipeline's CPU kernel; arguments are addresses of the data.</summary>");
-            w.Line(Generated.CodeAttribute);
-            w.Line($"public static void CpuStages(nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint context, nint parameters, nint output, nint status, {Stages} args) =>");
-            w.Line($"    global::Kernels.TruncateCpu.Rows<{transform}>(logits, temperatures, keys, topK, topP, minP, context, parameters, output, status, args);");
+            // The pipeline's kernels: the truncation kernel's, specialised on this transform.
+            const string Names = "logits, temperatures, keys, topK, topP, minP, context, parameters, output, status, args";
+            WriteEntryPoints(w,
+                $"{FloatView} logits, {FloatView} temperatures, {KeyView} keys, {IntView} topK, {FloatView} topP, {FloatView} minP, {FloatView} context, {FloatView} parameters, {FloatView} output, {IntView} status, {Stages} args",
+                $"global::Kernels.DecodeDevice.Truncate<{transform}>({Names})",
+                $"nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint context, nint parameters, nint output, nint status, {Stages} args",
+                $"global::Kernels.TruncateCpu.Rows<{transform}>({Names})", "IlgpuStages", "CpuStages");
             w.Line();
             WriteEntryPoints(w,
                 $"{FloatView} target, {FloatView} draft, {IntView} draftTokens, {KeyView} keys, {DoubleView} uniforms, {IntView} accepted, {IntView} emitted, {Args} args",
@@ -182,17 +179,18 @@ public sealed partial class SpeculativeKernelGenerator
                 "void", launch, run, Call, Call);
         }
 
-        private static void WriteEntryPoints(IndentedWriter w, string ilgpuParameters, string ilgpuBody, string cpuParameters, string cpuBody)
+        private static void WriteEntryPoints(IndentedWriter w, string ilgpuParameters, string ilgpuBody, string cpuParameters, string cpuBody,
+            string ilgpuName = "IlgpuKernel", string cpuName = "CpuKernel")
         {
             w.Line("/// <summary>The ILGPU kernel (CUDA, OpenCL, ilgpu-cpu); the descriptor's Launch picks the grid.</summary>");
             w.Line(Generated.CodeAttribute);
             w.Line("[global::Kernels.KernelEntryPoint]");
-            w.Line($"public static void IlgpuKernel({ilgpuParameters}) =>");
+            w.Line($"public static void {ilgpuName}({ilgpuParameters}) =>");
             w.Line($"    {ilgpuBody};");
             w.Line();
             w.Line("/// <summary>The CPU kernel (cpu backend); arguments are addresses of the data.</summary>");
             w.Line(Generated.CodeAttribute);
-            w.Line($"public static void CpuKernel({cpuParameters}) =>");
+            w.Line($"public static void {cpuName}({cpuParameters}) =>");
             w.Line($"    {cpuBody};");
         }
 

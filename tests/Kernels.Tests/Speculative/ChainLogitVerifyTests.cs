@@ -95,18 +95,33 @@ public sealed class ChainLogitVerifyTests(Backend backend) : BackendTest(backend
         }
 
         // Launch on buffers agrees with Run (separate paths on cpu).
-        using var tb = Runtime.Upload<float>(target);
-        using var db = Runtime.Upload<float>(draft.Length == 0 ? new float[1] : draft);
-        using var xb = Runtime.Upload<int>(tokens.Length == 0 ? new int[1] : tokens);
-        using var ab = Runtime.Allocate<int>(batch);
-        using var eb = Runtime.Allocate<int>(batch * (length + 1));
-        using var temperatureBuffer = Runtime.Upload<float>(temperatures);
-        using var topKBuffer = Runtime.Upload<int>(topK);
-        using var topPBuffer = Runtime.Upload<float>(topP);
-        using var keyBuffer = Runtime.Upload<RngKey>(keys);
-        ChainVerifyLogits.Launch(Runtime, tb, db, xb, ab, eb, batch, length, cols, temperatureBuffer, topKBuffer, topPBuffer, keyBuffer, 6);
-        Assert.That(ab.ToArray(), Is.EqualTo(accepted));
-        Assert.That(eb.ToArray(), Is.EqualTo(emitted));
+        using var buffers = new Buffers(Runtime, target, draft, tokens, batch, length, temperatures, topK, topP, keys);
+        var launched = buffers.Launch(Runtime, batch, length, cols, 6);
+        Assert.That(launched.Accepted, Is.EqualTo(accepted));
+        Assert.That(launched.Emitted, Is.EqualTo(emitted));
+    }
+
+    /// <summary>One <see cref="ChainVerifyLogits"/> launch's buffers.</summary>
+    private sealed class Buffers(KernelRuntime runtime, float[] target, float[] draft, int[] tokens, int batch, int length, float[] temperatures,
+        int[] topK, float[] topP, RngKey[] keys) : IDisposable
+    {
+        public readonly KernelBuffer<float> Target = runtime.Upload<float>(target), Draft = runtime.Upload<float>(draft.Length == 0 ? new float[1] : draft);
+        public readonly KernelBuffer<int> Tokens = runtime.Upload<int>(tokens.Length == 0 ? new int[1] : tokens), Accepted = runtime.Allocate<int>(batch),
+            Emitted = runtime.Allocate<int>(batch * (length + 1)), TopK = runtime.Upload<int>(topK);
+        public readonly KernelBuffer<float> Temperatures = runtime.Upload<float>(temperatures), TopP = runtime.Upload<float>(topP);
+        public readonly KernelBuffer<RngKey> Keys = runtime.Upload<RngKey>(keys);
+
+        public (int[] Accepted, int[] Emitted) Launch(KernelRuntime runtime, int batch, int length, int cols, ulong offset)
+        {
+            ChainVerifyLogits.Launch(runtime, Target, Draft, Tokens, Accepted, Emitted, batch, length, cols, Temperatures, TopK, TopP, Keys, offset);
+            return (Accepted.ToArray(), Emitted.ToArray());
+        }
+
+        public void Dispose()
+        {
+            foreach (var buffer in new IDisposable[] { Target, Draft, Tokens, Accepted, Emitted, TopK, Temperatures, TopP, Keys })
+                buffer.Dispose();
+        }
     }
 
     [Test]
@@ -148,18 +163,8 @@ public sealed class ChainLogitVerifyTests(Backend backend) : BackendTest(backend
         var topK = new int[batch];
         var topP = Enumerable.Repeat(1f, batch).ToArray();
         var keys = Enumerable.Range(0, batch).Select(b => new RngKey((ulong)b)).ToArray();
-        using var tb = Runtime.Upload<float>(target);
-        using var db = Runtime.Upload<float>(draft);
-        using var xb = Runtime.Upload<int>(tokens);
-        using var ab = Runtime.Allocate<int>(batch);
-        using var eb = Runtime.Allocate<int>(batch * (length + 1));
-        using var temperatureBuffer = Runtime.Upload<float>(temperatures);
-        using var topKBuffer = Runtime.Upload<int>(topK);
-        using var topPBuffer = Runtime.Upload<float>(topP);
-        using var keyBuffer = Runtime.Upload<RngKey>(keys);
-        ChainVerifyLogits.Launch(Runtime, tb, db, xb, ab, eb, batch, length, cols, temperatureBuffer, topKBuffer, topPBuffer, keyBuffer, 0);
-        var accepted = ab.ToArray();
-        var emitted = eb.ToArray();
+        using var buffers = new Buffers(Runtime, target, draft, tokens, batch, length, temperatures, topK, topP, keys);
+        var (accepted, emitted) = buffers.Launch(Runtime, batch, length, cols, 0);
         foreach (int b in new[] { 1, 2 })
         {
             Assert.That(accepted[b], Is.EqualTo(-1), $"request {b} is invalid");
@@ -171,11 +176,12 @@ public sealed class ChainLogitVerifyTests(Backend backend) : BackendTest(backend
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => ChainVerifyLogits.Run(Runtime, target, draft, tokens, new int[batch], new int[batch * (length + 1)],
             batch, length, cols, temperatures, topK, topP, keys, 0));
         Assert.That(e!.ParamName, Is.EqualTo("temperatures"));
-        var shortTopP = Assert.Throws<ArgumentException>(() => ChainVerifyLogits.Launch(Runtime, tb, db, xb, ab, eb, batch, length, cols, temperatureBuffer, topKBuffer,
-            Runtime.Allocate<float>(batch - 1), keyBuffer, 0));
+        using var shortBuffer = Runtime.Allocate<float>(batch - 1);
+        var b0 = buffers;
+        var shortTopP = Assert.Throws<ArgumentException>(() => ChainVerifyLogits.Launch(Runtime, b0.Target, b0.Draft, b0.Tokens, b0.Accepted, b0.Emitted,
+            batch, length, cols, b0.Temperatures, b0.TopK, shortBuffer, b0.Keys, 0));
         Assert.That(shortTopP!.ParamName, Is.EqualTo("topP"));
-        var shortLogits = Assert.Throws<ArgumentException>(() => ChainVerifyLogits.Launch(Runtime, tb, db, xb, ab, eb, batch, length, cols + 1, temperatureBuffer, topKBuffer,
-            topPBuffer, keyBuffer, 0));
+        var shortLogits = Assert.Throws<ArgumentException>(() => b0.Launch(Runtime, batch, length, cols + 1, 0));
         Assert.That(shortLogits!.ParamName, Is.EqualTo("targetLogits"));
     }
 }
