@@ -68,15 +68,7 @@ public sealed unsafe class TruncationKernel
             throw new ArgumentException("output must not be the context buffer.", nameof(output));
         if (status is not null)
             Guard.Buffer(runtime, status, rows, nameof(status));
-        if (rows == 0)
-            return;
-        if (runtime.IsIlgpu)
-        {
-            LaunchIlgpu(runtime, logits, output, temperatures, topK, topP, minP, context, parameters, status, args);
-            return;
-        }
-        runtime.ThrowIfDisposed();
-        _cpu((nint)logits.Host, HostAddress.Of(temperatures), 0, HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), HostAddress.Of(context), HostAddress.Of(parameters), (nint)output.Host, HostAddress.Of(status), args);
+        Dispatch(runtime, logits, output, temperatures, topK, topP, minP, context, parameters, status, args);
     }
 
     /// <summary>
@@ -89,15 +81,24 @@ public sealed unsafe class TruncationKernel
     {
         var args = Arguments(rows, cols, temperature, false);
         args.RowsPerParameter = rowsPerParameter;
-        if (rows == 0)
+        Dispatch(runtime, logits, output, temperatures, topK, topP, minP, null, null, null, args);
+    }
+
+    // A checked launch to the runtime's backend.
+    private void Dispatch(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<float> output, KernelBuffer<float>? temperatures,
+        KernelBuffer<int>? topK, KernelBuffer<float>? topP, KernelBuffer<float>? minP, KernelBuffer<float>? context, KernelBuffer<float>? parameters,
+        KernelBuffer<int>? status, DecodeArgs args)
+    {
+        if (args.Rows == 0)
             return;
         if (runtime.IsIlgpu)
         {
-            LaunchIlgpu(runtime, logits, output, temperatures, topK, topP, minP, null, null, null, args);
+            LaunchIlgpu(runtime, logits, output, temperatures, topK, topP, minP, context, parameters, status, args);
             return;
         }
         runtime.ThrowIfDisposed();
-        _cpu((nint)logits.Host, HostAddress.Of(temperatures), 0, HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), 0, 0, (nint)output.Host, 0, args);
+        _cpu((nint)logits.Host, HostAddress.Of(temperatures), 0, HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), HostAddress.Of(context),
+            HostAddress.Of(parameters), (nint)output.Host, HostAddress.Of(status), args);
     }
 
     // Kept out of Launch: its closure would otherwise be allocated on every call, cpu launches included.
