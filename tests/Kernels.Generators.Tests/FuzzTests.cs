@@ -39,6 +39,7 @@ public sealed class FuzzTests
     private static readonly string[] SpeculativeArguments =
     {
         "SpeculativeKind.Chain", "SpeculativeKind.ExpectedAcceptance", "SpeculativeKind.RecursiveRejection", "SpeculativeKind.KSeq", "SpeculativeKind.Tree", "(SpeculativeKind)5", "PerRowKeys = true", "PerRowKeys = 1", "Kind = ", "Transform = nameof(F)",
+        "Temperature = TemperatureMode.PerRow", "Temperature = (TemperatureMode)9", "TopK = true", "TopP = 1", "MinP = true", "Transform = \"Missing\"",
     };
     private static readonly string[] AttentionArguments =
     {

@@ -68,6 +68,58 @@ public sealed class SpeculativeGeneratorTests
     }
 
     [Test]
+    public void ChainOnLogitsDeclaresThePipelineStagesAndTransform()
+    {
+        var run = Run("""
+            [SpeculativeKernel(SpeculativeKind.Chain, PerRowKeys = true, Temperature = TemperatureMode.PerRow, TopK = true, TopP = true, Transform = nameof(Cap))]
+            public static partial class L { public static float Cap(float x, int column) => MathF.Min(x, 30f) - (column == 0 ? 1f : 0f); }
+            [SpeculativeKernel(Temperature = TemperatureMode.Scalar, MinP = true)] public static partial class M;
+            """);
+        Assert.That(run.Exception, Is.Null);
+        Assert.That(run.Diagnostics, Is.Empty, () => string.Join("; ", run.Diagnostics));
+        Assert.That(run.OutputErrors, Is.Empty, () => string.Join("\n", run.OutputErrors));
+        Assert.That(run.GeneratedTreeProblems, Is.Empty, () => string.Join("\n", run.GeneratedTreeProblems));
+        string l = run.Result.GeneratedTrees.Single(t => t.FilePath.EndsWith("Demo.L.Speculative.g.cs")).ToString();
+        Assert.That(l, Does.Contain("global::Kernels.DecodeDevice.Truncate<GeneratedTransform>(").And.Contain("global::Kernels.ChainCpu.LogitRows<GeneratedTransform>(")
+            .And.Contain("L.Cap(x, column)").And.Contain("new global::Kernels.ChainLogitVerifier(")
+            .And.Contain("new global::Kernels.DecodeStages(global::Kernels.TemperatureMode.PerRow, true, true, false, false)")
+            .And.Contain("KernelBuffer<float> temperatures, global::Kernels.Runtime.KernelBuffer<int> topK, global::Kernels.Runtime.KernelBuffer<float> topP, global::Kernels.Runtime.KernelBuffer<global::Kernels.RngKey> keys")
+            .And.Contain("global::Kernels.ChainDevice.Row("));
+        string m = run.Result.GeneratedTrees.Single(t => t.FilePath.EndsWith("Demo.M.Speculative.g.cs")).ToString();
+        Assert.That(m, Does.Contain("float temperature, global::Kernels.Runtime.KernelBuffer<float> minP, global::Kernels.RngKey key, ulong offset")
+            .And.Contain("new global::Kernels.ChainVerifier(false, IlgpuKernel, CpuKernel)"));
+    }
+
+    [TestCase("SpeculativeKind.ExpectedAcceptance, TopK = true", "TopK")]
+    [TestCase("SpeculativeKind.RecursiveRejection, Temperature = TemperatureMode.Scalar", "Temperature")]
+    [TestCase("SpeculativeKind.KSeq, MinP = true", "MinP")]
+    [TestCase("SpeculativeKind.Tree, TopP = true", "TopP")]
+    [TestCase("SpeculativeKind.Tree, Transform = nameof(F)", "Transform")]
+    public void KRN1402_LogitStagesOnAKindOtherThanChain(string arguments, string stage)
+    {
+        var run = Run($"[SpeculativeKernel({arguments})] public static partial class V {{ public static float F(float x) => x; }}");
+        var d = run.Diagnostics.Single(x => x.Id == "KRN1402");
+        Assert.That(d.Severity, Is.EqualTo(DiagnosticSeverity.Error));
+        Assert.That(d.GetMessage(), Does.Contain(stage).And.Contain("'V'").And.Contain("Chain"));
+        Assert.That(d.Descriptor.HelpLinkUri, Is.EqualTo("docs/diagnostics/KRN1402.md"));
+        Assert.That(run.Result.GeneratedTrees, Is.Empty, "a declaration in error is not emitted");
+    }
+
+    [Test]
+    public void WrongTransformsAreTheSamplerFamilysDiagnostics()
+    {
+        var context = Run("[SpeculativeKernel(Transform = nameof(F))] public static partial class W { public static float F(float x, int c, float ctx, float p) => x + ctx * p; }");
+        Assert.That(context.Diagnostics.Select(d => d.Id), Is.EqualTo(new[] { "KRN1103" }), "no per-request context in a verifier");
+        Assert.That(context.Diagnostics[0].GetMessage(), Does.Contain("a speculative verifier"));
+        var missing = Run("[SpeculativeKernel(Transform = \"Nope\")] public static partial class W;");
+        Assert.That(missing.Diagnostics.Select(d => d.Id), Is.EqualTo(new[] { "KRN1001" }));
+        var signature = Run("[SpeculativeKernel(Transform = nameof(F))] public static partial class W { public static double F(double x) => x; }");
+        Assert.That(signature.Diagnostics.Select(d => d.Id), Is.EqualTo(new[] { "KRN1002" }));
+        var temperature = Run("[SpeculativeKernel(Temperature = (TemperatureMode)7)] public static partial class W;");
+        Assert.That(temperature.Diagnostics.Select(d => d.Id), Is.EqualTo(new[] { "KRN1004" }));
+    }
+
+    [Test]
     public void UndefinedKindAndWrongShapeAreReported()
     {
         var undefined = Run("[SpeculativeKernel((SpeculativeKind)9)] public static partial class K;");

@@ -79,6 +79,11 @@ internal static class DiagnosticDescriptors
         "Speculative-decoding option does not apply to this kind",
         "{0} applies only to verification kernels (Chain, RecursiveRejection, KSeq, Tree), but '{1}' declares a {2} kernel, which draws no random numbers; remove {0}");
 
+    public static readonly DiagnosticDescriptor SpeculativeStageNotApplicable = Error(
+        "KRN1402", "Kernels.Speculative",
+        "Logit stage applies only to chain verification",
+        "{0} is a logit stage, which only Chain verification takes (target and draft logits through the same decode pipeline); '{1}' declares a {2} kernel, whose inputs are probabilities: remove {0}, or process the rows first (a Truncate sampler) and verify its probabilities");
+
     public static readonly DiagnosticDescriptor AttentionHeadDimInvalid = Error(
         "KRN1501", "Kernels.Attention",
         "Unsupported attention head dimension",
@@ -108,7 +113,7 @@ internal static class DiagnosticDescriptors
     {
         NotStaticPartialClass, ContainingTypeNotPartial, GenericDeclaration, TransformNotFound, TransformSignature,
         TransformAmbiguous, InvalidOption, TransformNotVectorised, SamplerOptionNotApplicable, SamplerTransformNotPortable, TransformContextNotApplicable,
-        SparsePatternInvalid, SpeculativeOptionNotApplicable, AttentionHeadDimInvalid, AttentionChunkInvalid,
+        SparsePatternInvalid, SpeculativeOptionNotApplicable, SpeculativeStageNotApplicable, AttentionHeadDimInvalid, AttentionChunkInvalid,
         AttentionGroupSizeInvalid, AttentionOptionNotApplicable, InternalError,
     };
 

@@ -29,6 +29,8 @@ public sealed partial class SpeculativeKernelGenerator
                     WriteTree(w, model.PerRowKeys);
                 else if (model.Kind is SpeculativeKind.RecursiveRejection or SpeculativeKind.KSeq)
                     WriteMultiDraft(w, model.Kind, model.PerRowKeys);
+                else if (model.OnLogits)
+                    WriteLogitChain(w, model);
                 else
                     WriteChain(w, model.PerRowKeys);
             });
@@ -96,6 +98,71 @@ public sealed partial class SpeculativeKernelGenerator
                 string.Format(call, "null"), string.Format(call, "default"));
         }
 
+        /// <summary>
+        /// Chain verification on logits: the transform, the pipeline's kernels (the truncation kernel's, specialised on
+        /// the transform), the chain kernels and the fused CPU kernel, and launchers whose stage parameters are the
+        /// declaration's, per request.
+        /// </summary>
+        private static void WriteLogitChain(IndentedWriter w, SpeculativeKernelInfo model)
+        {
+            const string Args = "global::Kernels.ChainArgs", Stages = "global::Kernels.DecodeArgs";
+            string transform = Generated.TransformName;
+            Generated.WriteTransform(w, model.Hierarchy.Name, model.Transform);
+            w.Line();
+            // The pipeline's kernels: the truncation kernel's, specialised on this transform.
+            const string Names = "logits, temperatures, keys, topK, topP, minP, context, parameters, output, status, args";
+            WriteEntryPoints(w,
+                $"{FloatView} logits, {FloatView} temperatures, {KeyView} keys, {IntView} topK, {FloatView} topP, {FloatView} minP, {FloatView} context, {FloatView} parameters, {FloatView} output, {IntView} status, {Stages} args",
+                $"global::Kernels.DecodeDevice.Truncate<{transform}>({Names})",
+                $"nint logits, nint temperatures, nint keys, nint topK, nint topP, nint minP, nint context, nint parameters, nint output, nint status, {Stages} args",
+                $"global::Kernels.TruncateCpu.Rows<{transform}>({Names})", "IlgpuStages", "CpuStages");
+            w.Line();
+            WriteEntryPoints(w,
+                $"{FloatView} target, {FloatView} draft, {IntView} draftTokens, {KeyView} keys, {DoubleView} uniforms, {IntView} accepted, {IntView} emitted, {Args} args",
+                "global::Kernels.ChainDevice.Row(target, draft, draftTokens, keys, uniforms, accepted, emitted, args)",
+                $"nint target, nint draft, nint draftTokens, nint keys, nint uniforms, nint accepted, nint emitted, {Args} args",
+                "global::Kernels.ChainCpu.Rows(target, draft, draftTokens, keys, uniforms, accepted, emitted, args)");
+            w.Line();
+            w.Line("/// <summary>The fused CPU kernel (cpu backend): the pipeline and the verification per request.</summary>");
+            w.Line(Generated.CodeAttribute);
+            w.Line($"public static void CpuLogitKernel(nint targetLogits, nint draftLogits, nint draftTokens, nint keys, nint temperatures, nint topK, nint topP, nint minP, nint accepted, nint emitted, {Args} args, {Stages} stages) =>");
+            w.Line($"    global::Kernels.ChainCpu.LogitRows<{transform}>(targetLogits, draftLogits, draftTokens, keys, temperatures, topK, topP, minP, accepted, emitted, args, stages);");
+            string stages = $"new global::Kernels.DecodeStages(global::Kernels.TemperatureMode.{model.Temperature}, {Bool(model.TopK)}, {Bool(model.TopP)}, {Bool(model.MinP)}, false)";
+            WriteDescriptor(w, "global::Kernels.ChainLogitVerifier",
+                $"new global::Kernels.TruncationKernel({stages}, global::Kernels.TruncationOutput.Probabilities, IlgpuStages, CpuStages), " +
+                $"new global::Kernels.ChainVerifier({Bool(model.PerRowKeys)}, IlgpuKernel, CpuKernel), CpuLogitKernel");
+
+            var launch = new List<string> { $"{Runtime} runtime", $"{FloatBuffer} targetLogits", $"{FloatBuffer} draftLogits", $"{IntBuffer} draftTokens", $"{IntBuffer} accepted", $"{IntBuffer} emitted", "int batch, int length, int cols" };
+            var run = new List<string> { $"{Runtime} runtime", "global::System.ReadOnlySpan<float> targetLogits", "global::System.ReadOnlySpan<float> draftLogits", "global::System.ReadOnlySpan<int> draftTokens", "global::System.Span<int> accepted", "global::System.Span<int> emitted", "int batch, int length, int cols" };
+            var call = new List<string> { "runtime, targetLogits, draftLogits, draftTokens, accepted, emitted, batch, length, cols" };
+            if (model.Temperature == TemperatureMode.Scalar)
+                AddParameter(launch, run, call, "float temperature", "float temperature", "temperature: temperature");
+            else if (model.Temperature == TemperatureMode.PerRow)
+                AddParameter(launch, run, call, $"{FloatBuffer} temperatures", "global::System.ReadOnlySpan<float> temperatures", "temperatures: temperatures");
+            foreach (var (present, type, name) in new[] { (model.TopK, "int", "topK"), (model.TopP, "float", "topP"), (model.MinP, "float", "minP") })
+            {
+                if (present)
+                    AddParameter(launch, run, call, $"global::Kernels.Runtime.KernelBuffer<{type}> {name}", $"global::System.ReadOnlySpan<{type}> {name}", $"{name}: {name}");
+            }
+            if (model.PerRowKeys)
+                AddParameter(launch, run, call, $"{KeyBuffer} keys", $"global::System.ReadOnlySpan<{Key}> keys", "keys: keys");
+            else
+                AddParameter(launch, run, call, $"{Key} key", $"{Key} key", "key: key");
+            AddParameter(launch, run, call, "ulong offset", "ulong offset", "offset: offset");
+            const string Summary = "Verifies drafted tokens [batch, length] against target logits [batch, length + 1, cols] and draft logits [batch, length, cols], both through this declaration's decode pipeline (stage parameters per request, [batch]): accepted counts [batch] and emitted tokens [batch, length + 1] (−1 padded)";
+            string joined = string.Join(", ", call);
+            WriteMethods(w, Summary, " Returns the RNG offset for the next call.", "ulong", launch, run, joined, joined);
+        }
+
+        private static void AddParameter(List<string> launch, List<string> run, List<string> call, string launchParameter, string runParameter, string argument)
+        {
+            launch.Add(launchParameter);
+            run.Add(runParameter);
+            call.Add(argument);
+        }
+
+        private static string Bool(bool value) => value ? "true" : "false";
+
         private static void WriteAcceptance(IndentedWriter w)
         {
             const string Args = "global::Kernels.AcceptanceArgs";
@@ -112,17 +179,18 @@ public sealed partial class SpeculativeKernelGenerator
                 "void", launch, run, Call, Call);
         }
 
-        private static void WriteEntryPoints(IndentedWriter w, string ilgpuParameters, string ilgpuBody, string cpuParameters, string cpuBody)
+        private static void WriteEntryPoints(IndentedWriter w, string ilgpuParameters, string ilgpuBody, string cpuParameters, string cpuBody,
+            string ilgpuName = "IlgpuKernel", string cpuName = "CpuKernel")
         {
             w.Line("/// <summary>The ILGPU kernel (CUDA, OpenCL, ilgpu-cpu); the descriptor's Launch picks the grid.</summary>");
             w.Line(Generated.CodeAttribute);
             w.Line("[global::Kernels.KernelEntryPoint]");
-            w.Line($"public static void IlgpuKernel({ilgpuParameters}) =>");
+            w.Line($"public static void {ilgpuName}({ilgpuParameters}) =>");
             w.Line($"    {ilgpuBody};");
             w.Line();
             w.Line("/// <summary>The CPU kernel (cpu backend); arguments are addresses of the data.</summary>");
             w.Line(Generated.CodeAttribute);
-            w.Line($"public static void CpuKernel({cpuParameters}) =>");
+            w.Line($"public static void {cpuName}({cpuParameters}) =>");
             w.Line($"    {cpuBody};");
         }
 

@@ -10,7 +10,9 @@ namespace Kernels;
 /// draw reads the one or two rows it needs (p and q at the first rejection, p at the bonus position) once, eight lanes at
 /// a time, summing max(0, p − q) in double per block of 64 columns, then walks the block sums to the block holding u·Σ
 /// and rescans its 64 columns. The rest of the inputs is never touched: a row costs about 2V floats of memory traffic,
-/// not (2L + 1)·V.
+/// not (2L + 1)·V. With logit stages (<see cref="ChainLogitVerifier"/>) the rows come from the decode pipeline instead,
+/// staged per request on demand into two thread-local rows (<see cref="TruncateCpu.Row{T, TIn}"/>): positions after the first
+/// rejection are never staged. One verification for both (<see cref="IChainRows"/>).
 /// </summary>
 public static unsafe class ChainCpu
 {
@@ -20,29 +22,147 @@ public static unsafe class ChainCpu
     private const int DrawNoMass = -2;
 
     [ThreadStatic] private static double[]? t_blocks;
+    [ThreadStatic] private static float[]? t_staged;
 
     /// <summary>Verifies every row.</summary>
     public static void Rows(nint target, nint draft, nint draftTokens, nint keys, nint uniforms, nint accepted, nint emitted, ChainArgs args) =>
         // Each row touches about 2V elements: schedule by that, not by (2L + 1)·V.
         RowScheduler.For(args.Batch, 2 * args.Cols, new Job(target, draft, draftTokens, keys, uniforms, accepted, emitted, args));
 
+    /// <summary>
+    /// Verifies every row on logits: p and q staged from <paramref name="targetLogits"/> [B, L+1, V] and
+    /// <paramref name="draftLogits"/> [B, L, V] by the decode pipeline <paramref name="stages"/> (with transform
+    /// <typeparamref name="T"/>, request b's per-row parameters at entry b), as the truncation kernel writes them.
+    /// </summary>
+    public static void LogitRows<T>(nint targetLogits, nint draftLogits, nint draftTokens, nint keys, nint temperatures, nint topK, nint topP,
+        nint minP, nint accepted, nint emitted, ChainArgs args, DecodeArgs stages)
+        where T : struct, ILogitTransform =>
+        // A request stages up to 2L + 1 rows, each read once and written once.
+        RowScheduler.For(args.Batch, (2 * args.Length + 1) * args.Cols,
+            new LogitJob<T>(targetLogits, draftLogits, draftTokens, keys, temperatures, topK, topP, minP, accepted, emitted, args, stages));
+
+    private static double[] BlockSums(int cols)
+    {
+        int blocks = (cols + BlockSize - 1) / BlockSize;
+        return t_blocks is { } s && s.Length >= blocks ? s : (t_blocks = new double[blocks]);
+    }
+
     private readonly struct Job(nint target, nint draft, nint draftTokens, nint keys, nint uniforms, nint accepted, nint emitted, ChainArgs args) : IRowJob
     {
         public void Run(int start, int end)
         {
-            int blocks = (args.Cols + BlockSize - 1) / BlockSize;
-            var sums = t_blocks is { } s && s.Length >= blocks ? s : (t_blocks = new double[blocks]);
+            var sums = BlockSums(args.Cols);
+            var rows = new Probabilities((float*)target, (float*)draft, args.Length, args.Cols);
             fixed (double* blockSums = sums)
             {
                 for (int b = start; b < end; b++)
-                    VerifyRow(b, (float*)target, (float*)draft, (int*)draftTokens, (RngKey*)keys, (double*)uniforms, (int*)accepted, (int*)emitted, blockSums, args);
+                    VerifyRow(ref rows, b, (int*)draftTokens, (RngKey*)keys, (double*)uniforms, (int*)accepted, (int*)emitted, blockSums, args);
             }
         }
     }
 
+    private readonly struct LogitJob<T>(nint targetLogits, nint draftLogits, nint draftTokens, nint keys, nint temperatures, nint topK, nint topP,
+        nint minP, nint accepted, nint emitted, ChainArgs args, DecodeArgs stages) : IRowJob
+        where T : struct, ILogitTransform
+    {
+        public void Run(int start, int end)
+        {
+            var sums = BlockSums(args.Cols);
+            int cols = args.Cols;
+            var staged = t_staged is { } t && t.Length >= 2 * cols ? t : (t_staged = new float[2 * cols]);
+            fixed (double* blockSums = sums)
+            fixed (float* rowsBase = staged)
+            {
+                var rows = new Staged<T>
+                {
+                    TargetLogits = (float*)targetLogits,
+                    DraftLogits = (float*)draftLogits,
+                    P = rowsBase,
+                    Q = rowsBase + cols,
+                    Scratch = RowScratch.For(cols),
+                    Temperatures = (float*)temperatures,
+                    TopK = (int*)topK,
+                    TopP = (float*)topP,
+                    MinP = (float*)minP,
+                    TargetArgs = stages,
+                    DraftArgs = stages,
+                    Length = args.Length,
+                };
+                rows.TargetArgs.RowsPerParameter = args.Length + 1;
+                rows.DraftArgs.RowsPerParameter = args.Length;
+                for (int b = start; b < end; b++)
+                {
+                    rows.LoadedP = rows.LoadedQ = -1;
+                    VerifyRow(ref rows, b, (int*)draftTokens, (RngKey*)keys, null, (int*)accepted, (int*)emitted, blockSums, args);
+                }
+            }
+        }
+    }
+
+    /// <summary>The rows one chain verification reads: p_k(x_k) and q_k(x_k) for the accept tests, whole rows for the final draw.</summary>
+    private interface IChainRows
+    {
+        /// <summary>p_k(t) and q_k(t) of request b.</summary>
+        void Pair(int b, int k, int t, out float p, out float q);
+
+        /// <summary>The row p_n of request b.</summary>
+        float* Target(int b, int n);
+
+        /// <summary>The row q_n of request b (n &lt; L).</summary>
+        float* Draft(int b, int n);
+    }
+
+    /// <summary>Probabilities given: two floats per accept test, rows read in place.</summary>
+    private readonly struct Probabilities(float* target, float* draft, int length, int cols) : IChainRows
+    {
+        public void Pair(int b, int k, int t, out float p, out float q)
+        {
+            p = Target(b, k)[t];
+            q = Draft(b, k)[t];
+        }
+
+        public float* Target(int b, int n) => target + ((long)b * (length + 1) + n) * cols;
+
+        public float* Draft(int b, int n) => draft + ((long)b * length + n) * cols;
+    }
+
+    /// <summary>Logits given: each row the verification reaches is staged once, as the truncation kernel writes it.</summary>
+    private struct Staged<T> : IChainRows where T : struct, ILogitTransform
+    {
+        public float* TargetLogits, DraftLogits, P, Q, Temperatures, TopP, MinP;
+        public int* TopK;
+        public RowScratch Scratch;
+        public DecodeArgs TargetArgs, DraftArgs;
+        public int Length;
+        public long LoadedP, LoadedQ;
+
+        public void Pair(int b, int k, int t, out float p, out float q)
+        {
+            p = Target(b, k)[t];
+            q = Draft(b, k)[t];
+        }
+
+        public float* Target(int b, int n) => Stage((long)b * (Length + 1) + n, TargetLogits, P, ref LoadedP, TargetArgs);
+
+        public float* Draft(int b, int n) => Stage((long)b * Length + n, DraftLogits, Q, ref LoadedQ, DraftArgs);
+
+        // An invalid row is written as NaN (then the request is invalid), an empty one as zeros: as the truncation kernel writes them.
+        private readonly float* Stage(long row, float* logits, float* y, ref long loaded, DecodeArgs args)
+        {
+            if (loaded != row)
+            {
+                TruncateCpu.Row<T, RowPass.Plain>((int)row, new RowPass.Plain(logits + row * args.Cols), y, args, Scratch.Rows, Scratch.TopK,
+                    Temperatures, TopK, TopP, MinP);
+                loaded = row;
+            }
+            return y;
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void VerifyRow(int b, float* target, float* draft, int* draftTokens, RngKey* keys, double* uniforms, int* accepted, int* emitted,
+    private static void VerifyRow<TRows>(ref TRows rows, int b, int* draftTokens, RngKey* keys, double* uniforms, int* accepted, int* emitted,
         double* blockSums, ChainArgs args)
+        where TRows : struct, IChainRows
     {
         int length = args.Length;
         int cols = args.Cols;
@@ -57,8 +177,7 @@ public static unsafe class ChainCpu
         int stop = length;
         for (int k = 0; k < length && !invalid; k++)
         {
-            float p = target[((long)b * (length + 1) + k) * cols + tokens[k]];
-            float q = draft[((long)b * length + k) * cols + tokens[k]];
+            rows.Pair(b, k, tokens[k], out float p, out float q);
             if (!SpeculativeMath.Valid(p) || !SpeculativeMath.Valid(q))
             {
                 invalid = true;
@@ -75,8 +194,8 @@ public static unsafe class ChainCpu
         int token = SpeculativeMath.Invalid;
         if (!invalid)
         {
-            float* pRow = target + ((long)b * (length + 1) + stop) * cols;
-            float* qRow = stop < length ? draft + ((long)b * length + stop) * cols : null;
+            float* pRow = rows.Target(b, stop);
+            float* qRow = stop < length ? rows.Draft(b, stop) : null;
             double ul = args.ExplicitUniforms != 0 ? u[length] : Variates.Uniform(Rng.Block(key, (uint)length, args.Offset).Low64);
             token = Draw(pRow, qRow, cols, ul, blockSums);
             if (token == DrawNoMass && qRow != null)

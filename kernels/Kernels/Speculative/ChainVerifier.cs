@@ -98,18 +98,8 @@ public sealed unsafe class ChainVerifier
         ulong offset, KernelBuffer<double>? uniforms)
     {
         Guard.Runtime(runtime, nameof(runtime));
-        var args = Arguments(batch, length, cols, key, offset);
-        Rng.RequireFloat64(runtime, "Chain verification's float64 running sum and accept test need");
-        Guard.Buffer(runtime, target, Guard.Elements(checked(batch * (length + 1)), cols), nameof(target));
-        Guard.Buffer(runtime, draft, Guard.Elements(checked(batch * length), cols), nameof(draft));
-        Guard.Buffer(runtime, draftTokens, Guard.Elements(batch, length), nameof(draftTokens));
-        Guard.Buffer(runtime, accepted, batch, nameof(accepted));
-        Guard.Buffer(runtime, emitted, Guard.Elements(batch, length + 1), nameof(emitted));
-        Guard.Distinct(draftTokens, accepted, nameof(accepted));
-        Guard.Distinct(draftTokens, emitted, nameof(emitted));
-        Guard.Distinct(accepted, emitted, nameof(emitted));
-        if (PerRowKeys && uniforms is null)
-            Guard.Buffer(runtime, keys, batch, nameof(keys));
+        var args = CheckBuffers(runtime, target, draft, draftTokens, accepted, emitted, batch, length, cols, key, keys, offset, uniforms is null,
+            nameof(target), nameof(draft));
         if (uniforms is not null)
         {
             Guard.Buffer(runtime, uniforms, Guard.Elements(batch, length + 1), nameof(uniforms));
@@ -130,6 +120,30 @@ public sealed unsafe class ChainVerifier
     }
 
     /// <summary>
+    /// Every check of a launch on buffers (the target and draft rows named <paramref name="targetName"/> and
+    /// <paramref name="draftName"/>: probabilities here, logits for <see cref="ChainLogitVerifier"/>); returns its arguments.
+    /// </summary>
+    internal ChainArgs CheckBuffers<TRow>(KernelRuntime runtime, KernelBuffer<TRow> target, KernelBuffer<TRow> draft, KernelBuffer<int> draftTokens,
+        KernelBuffer<int> accepted, KernelBuffer<int> emitted, int batch, int length, int cols, RngKey key, KernelBuffer<RngKey>? keys, ulong offset,
+        bool needsKeys, string targetName, string draftName)
+        where TRow : unmanaged
+    {
+        var args = Arguments(batch, length, cols, key, offset);
+        Rng.RequireFloat64(runtime, "Chain verification's float64 running sum and accept test need");
+        Guard.Buffer(runtime, target, SpeculativeShape.Elements(batch, length + 1L, cols, nameof(length)), targetName);
+        Guard.Buffer(runtime, draft, SpeculativeShape.Elements(batch, length, cols, nameof(length)), draftName);
+        Guard.Buffer(runtime, draftTokens, Guard.Elements(batch, length), nameof(draftTokens));
+        Guard.Buffer(runtime, accepted, batch, nameof(accepted));
+        Guard.Buffer(runtime, emitted, Guard.Elements(batch, length + 1), nameof(emitted));
+        Guard.Distinct(draftTokens, accepted, nameof(accepted));
+        Guard.Distinct(draftTokens, emitted, nameof(emitted));
+        Guard.Distinct(accepted, emitted, nameof(emitted));
+        if (PerRowKeys && needsKeys)
+            Guard.Buffer(runtime, keys, batch, nameof(keys));
+        return args;
+    }
+
+    /// <summary>
     /// Runs on host memory: in place on the <c>cpu</c> backend, through temporary device buffers elsewhere. Same checks,
     /// outcomes and return value as <see cref="Launch"/>.
     /// </summary>
@@ -138,19 +152,12 @@ public sealed unsafe class ChainVerifier
         RngKey key = default, ReadOnlySpan<RngKey> keys = default, ulong offset = 0)
     {
         Guard.Runtime(runtime, nameof(runtime));
-        var args = Arguments(batch, length, cols, key, offset);
-        Rng.RequireFloat64(runtime, "Chain verification's float64 running sum and accept test need");
-        long targetElements = Guard.Elements(checked(batch * (length + 1)), cols);
-        long draftElements = Guard.Elements(checked(batch * length), cols);
+        var args = CheckSpans(runtime, target.Length, draft.Length, draftTokens.Length, accepted.Length, emitted.Length, keys.Length,
+            batch, length, cols, key, offset, nameof(target), nameof(draft));
+        long targetElements = SpeculativeShape.Elements(batch, length + 1L, cols, nameof(length));
+        long draftElements = SpeculativeShape.Elements(batch, length, cols, nameof(length));
         long tokenElements = Guard.Elements(batch, length);
         long emittedElements = Guard.Elements(batch, length + 1);
-        Guard.Span(target.Length, targetElements, nameof(target));
-        Guard.Span(draft.Length, draftElements, nameof(draft));
-        Guard.Span(draftTokens.Length, tokenElements, nameof(draftTokens));
-        Guard.Span(accepted.Length, batch, nameof(accepted));
-        Guard.Span(emitted.Length, emittedElements, nameof(emitted));
-        if (PerRowKeys)
-            Guard.Span(keys.Length, batch, nameof(keys));
         if (batch == 0)
             return unchecked(offset + OffsetsPerLaunch);
 
@@ -179,11 +186,28 @@ public sealed unsafe class ChainVerifier
     }
 
 
+    /// <summary>Every check of a call on host spans (given by their lengths); returns its arguments.</summary>
+    internal ChainArgs CheckSpans(KernelRuntime runtime, int target, int draft, int draftTokens, int accepted, int emitted, int keys,
+        int batch, int length, int cols, RngKey key, ulong offset, string targetName, string draftName)
+    {
+        var args = Arguments(batch, length, cols, key, offset);
+        Rng.RequireFloat64(runtime, "Chain verification's float64 running sum and accept test need");
+        Guard.Span(target, SpeculativeShape.Elements(batch, length + 1L, cols, nameof(length)), targetName);
+        Guard.Span(draft, SpeculativeShape.Elements(batch, length, cols, nameof(length)), draftName);
+        Guard.Span(draftTokens, Guard.Elements(batch, length), nameof(draftTokens));
+        Guard.Span(accepted, batch, nameof(accepted));
+        Guard.Span(emitted, Guard.Elements(batch, length + 1), nameof(emitted));
+        if (PerRowKeys)
+            Guard.Span(keys, batch, nameof(keys));
+        return args;
+    }
+
     private ChainArgs Arguments(int batch, int length, int cols, RngKey key, ulong offset)
     {
         Guard.AtLeast(batch, 0, nameof(batch));
         Guard.AtLeast(length, 0, nameof(length));
         Guard.AtLeast(cols, 1, nameof(cols));
+        SpeculativeShape.PlusOneFits(length, nameof(length));
         return new ChainArgs
         {
             Batch = batch,

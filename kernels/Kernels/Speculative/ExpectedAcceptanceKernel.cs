@@ -41,8 +41,8 @@ public sealed unsafe class ExpectedAcceptanceKernel
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(runtime, batch, length, cols);
-        Guard.Buffer(runtime, target, Guard.Elements(checked(batch * (length + 1)), cols), nameof(target));
-        Guard.Buffer(runtime, draft, Guard.Elements(checked(batch * length), cols), nameof(draft));
+        Guard.Buffer(runtime, target, SpeculativeShape.Elements(batch, length + 1L, cols, nameof(length)), nameof(target));
+        Guard.Buffer(runtime, draft, SpeculativeShape.Elements(batch, length, cols, nameof(length)), nameof(draft));
         Guard.Buffer(runtime, acceptance, Guard.Elements(batch, length), nameof(acceptance));
         Guard.Distinct(target, acceptance, nameof(acceptance));
         Guard.Distinct(draft, acceptance, nameof(acceptance));
@@ -70,8 +70,8 @@ public sealed unsafe class ExpectedAcceptanceKernel
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(runtime, batch, length, cols);
-        long targetElements = Guard.Elements(checked(batch * (length + 1)), cols);
-        long draftElements = Guard.Elements(checked(batch * length), cols);
+        long targetElements = SpeculativeShape.Elements(batch, length + 1L, cols, nameof(length));
+        long draftElements = SpeculativeShape.Elements(batch, length, cols, nameof(length));
         Guard.Span(target.Length, targetElements, nameof(target));
         Guard.Span(draft.Length, draftElements, nameof(draft));
         Guard.Span(acceptance.Length, Guard.Elements(batch, length), nameof(acceptance));
@@ -98,8 +98,9 @@ public sealed unsafe class ExpectedAcceptanceKernel
         Guard.AtLeast(batch, 0, nameof(batch));
         Guard.AtLeast(length, 0, nameof(length));
         Guard.AtLeast(cols, 1, nameof(cols));
+        SpeculativeShape.PlusOneFits(length, nameof(length));
         Rng.RequireFloat64(runtime, "The expected-acceptance kernel's float64 sums need");
-        checked { _ = batch * length; }
+        SpeculativeShape.RowsFit(batch, length, nameof(length));
         return new AcceptanceArgs { Batch = batch, Length = length, Cols = cols };
     }
 }

@@ -9,6 +9,14 @@ namespace Kernels;
 [SpeculativeKernel(SpeculativeKind.Chain, PerRowKeys = true)]
 public static partial class ChainVerify;
 
+/// <summary>
+/// Chain verification on logits with per-request keys: target logits [B, L+1, V] and draft logits [B, L, V] both go
+/// through the decode pipeline with per-request temperature, top-k and top-p ([B] each), then are verified as by
+/// <see cref="ChainVerify"/> — fused per request on the cpu backend. See <see cref="ChainLogitVerifier"/>.
+/// </summary>
+[SpeculativeKernel(SpeculativeKind.Chain, PerRowKeys = true, Temperature = TemperatureMode.PerRow, TopK = true, TopP = true)]
+public static partial class ChainVerifyLogits;
+
 /// <summary>Chain verification with one key per launch (row b uses stream <c>Stream + b</c>). See <see cref="ChainVerifier"/>.</summary>
 [SpeculativeKernel(SpeculativeKind.Chain)]
 public static partial class ChainVerifyBatch;

@@ -91,7 +91,7 @@ public sealed unsafe class TreeVerifier
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(runtime, batch, nodes, cols, key, offset);
-        long rowElements = Guard.Elements(checked(batch * nodes), cols);
+        long rowElements = SpeculativeShape.Elements(batch, nodes, cols, nameof(nodes));
         long nodeElements = Guard.Elements(batch, nodes);
         Guard.Buffer(runtime, target, rowElements, nameof(target));
         Guard.Buffer(runtime, draft, rowElements, nameof(draft));
@@ -139,7 +139,7 @@ public sealed unsafe class TreeVerifier
     {
         Guard.Runtime(runtime, nameof(runtime));
         var args = Arguments(runtime, batch, nodes, cols, key, offset);
-        long rowElements = Guard.Elements(checked(batch * nodes), cols);
+        long rowElements = SpeculativeShape.Elements(batch, nodes, cols, nameof(nodes));
         long nodeElements = Guard.Elements(batch, nodes);
         Guard.Span(target.Length, rowElements, nameof(target));
         Guard.Span(draft.Length, rowElements, nameof(draft));

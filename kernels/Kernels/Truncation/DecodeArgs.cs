@@ -51,6 +51,16 @@ public struct DecodeArgs
     /// <summary>Pivot-rejection rounds before the exact cutoff (<see cref="TruncationRules.MaxRounds"/>; tests lower it).</summary>
     public int Rounds;
 
+    /// <summary>
+    /// Rows sharing one entry of the per-row parameter buffers (temperatures, top-k, top-p, min-p, transform parameters):
+    /// row r reads entry r / <see cref="RowsPerParameter"/>; 0 or 1, one entry per row. Speculative verification stages
+    /// the L + 1 target (L draft) rows of a request with that request's parameters.
+    /// </summary>
+    public int RowsPerParameter;
+
+    /// <summary>The entry of the per-row parameter buffers that row <paramref name="row"/> reads.</summary>
+    public readonly int ParameterRow(int row) => RowsPerParameter > 1 ? row / RowsPerParameter : row;
+
     /// <summary>The launch key (row r uses stream Stream + r) when keys are not per row.</summary>
     public RngKey Key;
 

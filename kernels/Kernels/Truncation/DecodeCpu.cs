@@ -98,10 +98,11 @@ public static unsafe class DecodeCpu
     {
         int cols = args.Cols;
         setup = default;
-        setup.Scale = args.PerRowTemperature != 0 ? SamplingMath.Log2Scale(temperatures[row]) : args.Scale;
-        setup.P = args.TopP != 0 ? topP[row] : 1f;
-        setup.MinP = args.MinP != 0 ? minPs[row] : 0f;
-        setup.K = args.TopK != 0 ? topK[row] : 0;
+        int entry = args.ParameterRow(row);
+        setup.Scale = args.PerRowTemperature != 0 ? SamplingMath.Log2Scale(temperatures[entry]) : args.Scale;
+        setup.P = args.TopP != 0 ? topP[entry] : 1f;
+        setup.MinP = args.MinP != 0 ? minPs[entry] : 0f;
+        setup.K = args.TopK != 0 ? topK[entry] : 0;
         setup.Truncate = args.TopK != 0 && TruncationRules.TopKActive(setup.K, cols);
         bool probabilities = args.Probabilities != 0;
         if (TruncationRules.Outcome(setup.Scale, setup.P, setup.MinP, false, false) == SampleStatus.InvalidParameter)
@@ -137,7 +138,7 @@ public static unsafe class DecodeCpu
         long start = (long)row * args.Cols;
         // The type tests and casts fold away in each instantiation.
         return typeof(TIn) == typeof(RowPass.WithContext)
-            ? (TIn)(object)new RowPass.WithContext((float*)logits + start, (float*)context + start, ((float*)parameters)[row])
+            ? (TIn)(object)new RowPass.WithContext((float*)logits + start, (float*)context + start, ((float*)parameters)[args.ParameterRow(row)])
             : (TIn)(object)new RowPass.Plain((float*)logits + start);
     }
 

@@ -56,7 +56,7 @@ public static class DecodeDevice
         bool probabilities = args.Probabilities != 0;
         float outside = TruncationValues.Outside(machine.Outcome, args.Masked != 0, probabilities);
         float inverse = (float)(1.0 / machine.Mass);
-        float temperature = args.PerRowTemperature != 0 ? temperatures[row] : args.Temperature;
+        float temperature = args.PerRowTemperature != 0 ? temperatures[args.ParameterRow(row)] : args.Temperature;
         for (int first = 0; first < cols; first += Group.DimX)
         {
             int col = first + Group.IdxX;
@@ -82,20 +82,21 @@ public static class DecodeDevice
         where T : struct, ILogitTransform
     {
         int row = Grid.IdxX;
+        int entry = args.ParameterRow(row);
         int cols = args.Cols;
         ctx = new DecodeRow<T>
         {
             Logits = logits,
             Start = (long)row * cols,
-            Scale = args.PerRowTemperature != 0 ? SamplingMath.Log2Scale(temperatures[row]) : args.Scale,
+            Scale = args.PerRowTemperature != 0 ? SamplingMath.Log2Scale(temperatures[entry]) : args.Scale,
             HasContext = args.Context,
             Context = context,
-            Parameter = args.Context != 0 ? parameters[row] : 0f,
+            Parameter = args.Context != 0 ? parameters[entry] : 0f,
         };
-        float rowMinP = args.MinP != 0 ? minP[row] : 0f;
+        float rowMinP = args.MinP != 0 ? minP[entry] : 0f;
         bool probabilities = args.Probabilities != 0;
-        float p = args.TopP != 0 ? topP[row] : 1f;
-        int k = args.TopK != 0 ? topK[row] : 0;
+        float p = args.TopP != 0 ? topP[entry] : 1f;
+        int k = args.TopK != 0 ? topK[entry] : 0;
 
         float max = ctx.ScanMax(cols, probabilities, out bool poisoned);
         ctx.Rule = new MassRule(max, rowMinP, probabilities);

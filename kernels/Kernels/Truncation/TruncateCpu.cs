@@ -46,8 +46,9 @@ public static unsafe class TruncateCpu
         }
     }
 
+    /// <summary>Writes row <paramref name="row"/>'s truncated distribution into <paramref name="y"/>; returns its outcome.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static SampleStatus Row<T, TIn>(int row, TIn x, float* y, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
+    internal static SampleStatus Row<T, TIn>(int row, TIn x, float* y, DecodeArgs args, RowScratch.Buffers b, TopKCollector collector,
         float* temperatures, int* topK, float* topP, float* minPs)
         where T : struct, ILogitTransform
         where TIn : struct, RowPass.IInput
@@ -67,7 +68,7 @@ public static unsafe class TruncateCpu
             Y = y,
             Masked = masked,
             Probabilities = probabilities,
-            Temperature = args.PerRowTemperature != 0 ? temperatures[row] : args.Temperature,
+            Temperature = args.PerRowTemperature != 0 ? temperatures[args.ParameterRow(row)] : args.Temperature,
         };
         int n = DecodeCpu.StageCandidates(cols, setup, b, collector, out bool gathered);
         if (gathered)

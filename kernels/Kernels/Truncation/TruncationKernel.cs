@@ -68,7 +68,28 @@ public sealed unsafe class TruncationKernel
             throw new ArgumentException("output must not be the context buffer.", nameof(output));
         if (status is not null)
             Guard.Buffer(runtime, status, rows, nameof(status));
-        if (rows == 0)
+        Dispatch(runtime, logits, output, temperatures, topK, topP, minP, context, parameters, status, args);
+    }
+
+    /// <summary>
+    /// Launches on rows whose per-row parameters are shared in groups of <paramref name="rowsPerParameter"/> (row r reads
+    /// entry r / rowsPerParameter; <see cref="DecodeArgs.RowsPerParameter"/>): speculative verification stages the target
+    /// and draft rows of a request with its parameters. No status, no context; the caller has checked every argument.
+    /// </summary>
+    internal void LaunchGrouped(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<float> output, int rows, int cols, int rowsPerParameter,
+        float temperature, KernelBuffer<float>? temperatures, KernelBuffer<int>? topK, KernelBuffer<float>? topP, KernelBuffer<float>? minP)
+    {
+        var args = Arguments(rows, cols, temperature, false);
+        args.RowsPerParameter = rowsPerParameter;
+        Dispatch(runtime, logits, output, temperatures, topK, topP, minP, null, null, null, args);
+    }
+
+    // A checked launch to the runtime's backend.
+    private void Dispatch(KernelRuntime runtime, KernelBuffer<float> logits, KernelBuffer<float> output, KernelBuffer<float>? temperatures,
+        KernelBuffer<int>? topK, KernelBuffer<float>? topP, KernelBuffer<float>? minP, KernelBuffer<float>? context, KernelBuffer<float>? parameters,
+        KernelBuffer<int>? status, DecodeArgs args)
+    {
+        if (args.Rows == 0)
             return;
         if (runtime.IsIlgpu)
         {
@@ -76,7 +97,8 @@ public sealed unsafe class TruncationKernel
             return;
         }
         runtime.ThrowIfDisposed();
-        _cpu((nint)logits.Host, HostAddress.Of(temperatures), 0, HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), HostAddress.Of(context), HostAddress.Of(parameters), (nint)output.Host, HostAddress.Of(status), args);
+        _cpu((nint)logits.Host, HostAddress.Of(temperatures), 0, HostAddress.Of(topK), HostAddress.Of(topP), HostAddress.Of(minP), HostAddress.Of(context),
+            HostAddress.Of(parameters), (nint)output.Host, HostAddress.Of(status), args);
     }
 
     // Kept out of Launch: its closure would otherwise be allocated on every call, cpu launches included.

@@ -45,6 +45,9 @@ public sealed class SpeculativeReliabilityTests(Backend backend) : BackendTest(b
         ("disposed draft", typeof(ArgumentException), "draft", (c, _, _) => c.Draft!.Dispose()),
         ("emitted aliasing draft tokens", typeof(ArgumentException), "emitted", (c, _, _) => c.Emitted = c.Tokens),
         ("accepted aliasing emitted", typeof(ArgumentException), "emitted", (c, _, _) => c.Accepted = c.Emitted),
+        ("B·(L+1)·V beyond 64 bits", typeof(ArgumentOutOfRangeException), "length", (c, _, _) => (c.Batch, c.Length, c.Cols) = (int.MaxValue, int.MaxValue - 1, int.MaxValue)),
+        ("length + 1 beyond int", typeof(ArgumentOutOfRangeException), "length", (c, _, _) => c.Length = int.MaxValue),
+        ("B·(L+1) beyond int, short buffers", typeof(ArgumentException), "target", (c, _, _) => (c.Batch, c.Length) = (1 << 30, 3)),
     };
 
     public static IEnumerable<TestCaseData> ChainCases => Cases.Select(c => new TestCaseData(c.Name).SetArgDisplayNames(c.Name));
@@ -115,6 +118,8 @@ public sealed class SpeculativeReliabilityTests(Backend backend) : BackendTest(b
         ("draft from another runtime", typeof(ArgumentException), "draft", (c, _, other) => c.Draft = other.Allocate<float>(Batch * Cols)),
         ("tokens aliasing draft tokens", typeof(ArgumentException), "tokens", (c, _, _) => c.Out = c.Tokens),
         ("slots aliasing tokens", typeof(ArgumentException), "tokens", (c, _, _) => c.Slots = c.Out),
+        ("k + 1 beyond int", typeof(ArgumentOutOfRangeException), "drafts", (c, _, _) => c.Count = int.MaxValue),
+        ("B·V beyond int, short buffers", typeof(ArgumentException), "target", (c, _, _) => (c.Batch, c.Cols) = (1 << 20, 1 << 12)),
     };
 
     private static readonly (string Name, Type Exception, string Parameter, Action<DraftCall, KernelRuntime, KernelRuntime> Break)[] TreeCases =
@@ -132,6 +137,8 @@ public sealed class SpeculativeReliabilityTests(Backend backend) : BackendTest(b
         ("disposed target", typeof(ArgumentException), "target", (c, _, _) => c.Target!.Dispose()),
         ("emitted aliasing parents", typeof(ArgumentException), "emitted", (c, _, _) => c.Out = c.Parents),
         ("path aliasing emitted", typeof(ArgumentException), "emitted", (c, _, _) => c.Path = c.Out),
+        ("B·N·V beyond 64 bits", typeof(ArgumentOutOfRangeException), "nodes", (c, _, _) => (c.Batch, c.Count, c.Cols) = (int.MaxValue, int.MaxValue, int.MaxValue)),
+        ("B·N beyond int, short buffers", typeof(ArgumentException), "target", (c, _, _) => (c.Batch, c.Count) = (1 << 30, 4)),
     };
 
     public static IEnumerable<TestCaseData> MultiDraftCaseNames =>
@@ -211,6 +218,10 @@ public sealed class SpeculativeReliabilityTests(Backend backend) : BackendTest(b
         Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => ExpectedAcceptance.Launch(Runtime, target, draft, beta, Batch, -1, Cols))!.ParamName, Is.EqualTo("length"));
         Assert.That(Assert.Throws<ArgumentException>(() => ExpectedAcceptance.Launch(Runtime, target, draft, target, Batch, Length, Cols))!.ParamName, Is.EqualTo("acceptance"));
         Assert.That(Assert.Throws<ArgumentNullException>(() => ExpectedAcceptance.Launch(Runtime, target, null!, beta, Batch, Length, Cols))!.ParamName, Is.EqualTo("draft"));
+        // Shape products: B·(L+1)·V beyond 64 bits and B·L beyond int (one group per position) name length, not a bare OverflowException.
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => ExpectedAcceptance.Launch(Runtime, target, draft, beta, int.MaxValue, int.MaxValue - 1, int.MaxValue))!.ParamName, Is.EqualTo("length"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => ExpectedAcceptance.Launch(Runtime, target, draft, beta, 1 << 30, 4, 1))!.ParamName, Is.EqualTo("length"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => ExpectedAcceptance.Run(Runtime, new float[3], new float[2], new float[2], 1 << 30, 4, 1))!.ParamName, Is.EqualTo("length"));
         Assert.That(beta.ToArray(), Is.All.EqualTo(42f), "output untouched");
     }
 

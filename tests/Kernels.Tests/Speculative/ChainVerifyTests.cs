@@ -79,7 +79,9 @@ public sealed class ChainVerifyTests(Backend backend) : BackendTest(backend)
     /// Exact enumeration (fp64, dyadic p and q so that residuals are exact): every draft tuple × every branch of the accept
     /// tests × every token of the final draw is one row, launched with uniforms inside that branch. The kernel's outputs,
     /// weighted by the branch probabilities, give its output law, which must be the target's: each emitted token follows
-    /// its p_k given the tokens before it, and P(A ≥ n) = Π_{k&lt;n} Σ min(p_k, q_k).
+    /// its p_k given the tokens before it, and P(A ≥ n) = Π_{k&lt;n} Σ min(p_k, q_k). Then the thresholds themselves:
+    /// uniforms just inside each edge of every branch's interval (an accept test's min(1, p/q), a final draw's cumulative
+    /// masses; <see cref="UniformBox"/>) take that branch's decisions, so a biased accept rule or residual sampler fails.
     /// </summary>
     [TestCase(1)]
     [TestCase(2)]
@@ -93,36 +95,34 @@ public sealed class ChainVerifyTests(Backend backend) : BackendTest(backend)
         if (seed == 3)
             q[0] = (float[])p[0].Clone(); // p = q: acceptance 1 at position 0
 
-        var rows = new List<(int[] Tokens, double[] Uniforms, double Weight, int Accepted, int Final)>();
+        var rows = new List<(int[] Tokens, UniformBox Box, double Weight, int Accepted, int Final)>();
         foreach (var x in Tuples(length, cols))
         {
             double tuple = 1;
             for (int k = 0; k < length; k++) tuple *= q[k][x[k]];
             if (tuple == 0) continue;
             double reach = tuple;
-            var u = new double[length + 1];
+            var u = UniformBox.Full(length + 1);
             for (int j = 0; j <= length && reach > 0; j++)
             {
                 double a = j < length ? Math.Min(1.0, (double)p[j][x[j]] / q[j][x[j]]) : 1.0;
                 double path = j < length ? reach * (1 - a) : reach;
                 if (path > 0)
                 {
-                    var pathU = (double[])u.Clone();
-                    if (j < length) pathU[j] = (1 + a) / 2; // reject draft j
+                    var pathU = j < length ? u.With(j, a, 1) : u; // reject draft j
                     var weights = Enumerable.Range(0, cols).Select(v => j < length ? (double)Math.Max(0f, p[j][v] - q[j][v]) : p[j][v]).ToArray();
                     double total = weights.Sum(), running = 0;
                     for (int v = 0; v < cols; v++)
                     {
                         if (weights[v] <= 0) continue;
-                        var final = (double[])pathU.Clone();
-                        final[length] = (running + weights[v] / 2) / total;
+                        var final = pathU.With(length, running / total, (running + weights[v]) / total);
                         running += weights[v];
                         rows.Add((x, final, path * weights[v] / total, j, v));
                     }
                 }
                 if (j < length)
                 {
-                    u[j] = a / 2; // accept draft j and go on
+                    u = u.With(j, 0, a); // accept draft j and go on
                     reach *= a;
                 }
             }
@@ -131,7 +131,7 @@ public sealed class ChainVerifyTests(Backend backend) : BackendTest(backend)
         int batch = rows.Count;
         var target = SpeculativeReference.Tile(p, batch);
         var draft = SpeculativeReference.Tile(q, batch);
-        var (accepted, emitted) = Launch(target, draft, rows.SelectMany(r => r.Tokens).ToArray(), batch, length, cols, rows.SelectMany(r => r.Uniforms).ToArray());
+        var (accepted, emitted) = Launch(target, draft, rows.SelectMany(r => r.Tokens).ToArray(), batch, length, cols, rows.SelectMany(r => r.Box.Mid).ToArray());
 
         // The kernel follows every branch; its law, P(A ≥ n, e_≤n = y) per prefix y, is a probability law.
         var reachedWith = new Dictionary<string, double>();
@@ -167,6 +167,19 @@ public sealed class ChainVerifyTests(Backend backend) : BackendTest(backend)
             for (int k = 0; k < n; k++) beta *= SpeculativeReference.ExpectedAcceptance(p[k], q[k]);
             Assert.That(reached, Is.EqualTo(beta).Within(1e-12), $"P(A ≥ {n}) = Π β_k");
         }
+
+        // The edges of every branch's uniforms take the branch's decisions (dyadic rows: the kernel's sums are exact).
+        var (probes, owner) = UniformBox.Probes(rows.Select(r => r.Box).ToList(), IsEmulated ? Math.Min(batch, 300) : int.MaxValue);
+        var (probeAccepted, probeEmitted) = Launch(SpeculativeReference.Tile(p, owner.Length), SpeculativeReference.Tile(q, owner.Length),
+            owner.SelectMany(i => rows[i].Tokens).ToArray(), owner.Length, length, cols, probes);
+        Assert.That(owner.Distinct().Count(), Is.GreaterThan(batch / (IsEmulated ? 6 : 3)), "branches are probed at their edges (not those whose every interval is [0, 1))");
+        for (int j = 0; j < owner.Length; j++)
+        {
+            var row = rows[owner[j]];
+            var u = probes.AsSpan(j * (length + 1), length + 1).ToArray();
+            Assert.That(probeAccepted[j], Is.EqualTo(row.Accepted), $"probe {j} of branch {owner[j]}: accepted, uniforms [{string.Join(", ", u)}]");
+            Assert.That(probeEmitted[j * (length + 1) + row.Accepted], Is.EqualTo(row.Final), $"probe {j} of branch {owner[j]}: final token, uniforms [{string.Join(", ", u)}]");
+        }
     }
 
     private static IEnumerable<int[]> Tuples(int length, int cols)
@@ -183,11 +196,13 @@ public sealed class ChainVerifyTests(Backend backend) : BackendTest(backend)
 
     /// <summary>
     /// V = 1000, random p and q: the per-position acceptance rate is Σ min(p, q) (exact binomial) and each emitted token
-    /// follows its p_k (chi-square), α = 1e-6; cpu at full size, the emulators smaller.
+    /// follows its p_k (chi-square), α = 1e-6, on cpu; the emulators take the same decisions as cpu for the same keys on
+    /// fewer launches (bit for bit), which carries cpu's statistics over to them.
     /// </summary>
     [Test]
     public void AcceptanceRateAndOutputLawMatchTheTarget()
     {
+        using var cpu = IsEmulated ? Backends.Create(Backend.Cpu) : null;
         const int cols = 1000, length = 3;
         int batch = IsEmulated ? 100 : 1000, launches = IsEmulated ? 2 : 20;
         var random = new System.Random(2024);
@@ -205,6 +220,12 @@ public sealed class ChainVerifyTests(Backend backend) : BackendTest(backend)
         {
             var tokens = Enumerable.Range(0, batch * length).Select(i => SpeculativeReference.Sample(q[i % length], random)).ToArray();
             var (accepted, emitted) = RunKeys(Runtime, target, draft, tokens, batch, length, cols, keys, (ulong)launch);
+            if (cpu is not null)
+            {
+                var there = RunKeys(cpu, target, draft, tokens, batch, length, cols, keys, (ulong)launch);
+                Assert.That(accepted, Is.EqualTo(there.Accepted), $"launch {launch}: the cpu backend's accepted counts");
+                Assert.That(emitted, Is.EqualTo(there.Emitted), $"launch {launch}: the cpu backend's tokens");
+            }
             for (int b = 0; b < batch; b++)
             {
                 firstDrafts.Add(tokens[b * length]);
@@ -216,6 +237,9 @@ public sealed class ChainVerifyTests(Backend backend) : BackendTest(backend)
                 }
             }
         }
+        Assert.That(reached[length], Is.GreaterThan(batch * launches / 20), "every position is reached");
+        if (IsEmulated)
+            return; // the statistics are cpu's, at full size
         for (int k = 0; k < length; k++)
         {
             var result = BinomialTest.Test(acceptedAt[k], reached[k], beta[k], $"acceptance at position {k}");
@@ -226,12 +250,9 @@ public sealed class ChainVerifyTests(Backend backend) : BackendTest(backend)
             if (reached[n] < 20) continue;
             ChiSquare.AssertFits(ChiSquare.Histogram(outputs[n], cols), p[n].Select(v => (double)v).ToArray(), $"emitted token {n} on {Backend.ToName()}");
         }
-        if (!IsEmulated)
-        {
-            // The test can fail: the drafts themselves (accept everything) do not follow p_0.
-            var control = ChiSquare.GoodnessOfFit(ChiSquare.Histogram(firstDrafts, cols), p[0].Select(v => (double)v).ToArray());
-            Assert.That(control.PValue, Is.LessThan(ChiSquare.Alpha), control.ToString);
-        }
+        // The test can fail: the drafts themselves (accept everything) do not follow p_0.
+        var control = ChiSquare.GoodnessOfFit(ChiSquare.Histogram(firstDrafts, cols), p[0].Select(v => (double)v).ToArray());
+        Assert.That(control.PValue, Is.LessThan(ChiSquare.Alpha), control.ToString);
     }
 
     [Test]
@@ -246,7 +267,7 @@ public sealed class ChainVerifyTests(Backend backend) : BackendTest(backend)
         var expected = RunKeys(cpu, target, draft, tokens, batch, length, cols, keys, 7);
         Assert.That(accepted, Is.EqualTo(expected.Accepted), "same keys and offset, same accepted counts");
         Assert.That(emitted, Is.EqualTo(expected.Emitted), "same keys and offset, same tokens");
-        Assert.That(accepted.Distinct().Count(), Is.GreaterThan(1), "the batch exercises several outcomes");
+        Assert.That(accepted.Distinct().Count(), Is.EqualTo(length + 1), "every accepted count 0..L occurs: residual draws at every position and bonus draws");
         // And the decisions are the reference's for the uniforms the keys give.
         for (int b = 0; b < batch; b++)
         {

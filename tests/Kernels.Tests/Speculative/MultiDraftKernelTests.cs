@@ -54,7 +54,9 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
     /// Exact enumeration (fp64; random p with a zero, random q): every draft tuple (without replacement for RSD, i.i.d. for K-SEQ) × every
     /// accept/reject branch × every final token is one row, launched with uniforms inside that branch. The kernel takes the
     /// branch's decision (and the host <see cref="MultiDraft"/> verifier the same one); the kernel's outputs weighted by
-    /// the branch probabilities give a law equal to p to 1e-12, and for K-SEQ an acceptance of 1 − (1 − β)^k.
+    /// the branch probabilities give a law equal to p to 1e-12, and for K-SEQ an acceptance of 1 − (1 − β)^k. Then the
+    /// thresholds themselves: uniforms just inside each edge of every branch's intervals (<see cref="UniformBox"/>: the
+    /// accept tests' min(1, p_i/q_i) or min(1, p/(ρq)), the final draw's cumulative masses) take that branch's decisions.
     /// </summary>
     [TestCase(false, 1, 1)]
     [TestCase(false, 2, 2)]
@@ -108,6 +110,19 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
             Assert.That(accepted, Is.LessThanOrEqualTo(MultiDraft.OptimalAcceptance(p, q, k, withReplacement: false) + 1e-12), "below the optimum");
         if (k == 1)
             Assert.That(accepted, Is.EqualTo(p.Zip(q, Math.Min).Sum()).Within(1e-12), "k = 1: Σ min(p, q)");
+
+        var (probes, owner) = UniformBox.Probes(rows.Select(r => r.Branch.Box).ToList(), IsEmulated ? Math.Min(batch, 300) : int.MaxValue);
+        var (probeSlots, probeTokens) = LaunchMulti(verifier, SpeculativeReference.Tile(new[] { pf }, owner.Length), SpeculativeReference.Tile(new[] { qf }, owner.Length),
+            owner.SelectMany(i => rows[i].Drafts).ToArray(), owner.Length, k, cols, probes);
+        Assert.That(owner.Distinct().Count(), Is.GreaterThan(batch / (IsEmulated ? 6 : 3)), "branches are probed at their edges (not those whose every interval is [0, 1))");
+        for (int j = 0; j < owner.Length; j++)
+        {
+            var branch = rows[owner[j]].Branch;
+            string at = $"probe {j} of branch {owner[j]}, uniforms [{string.Join(", ", probes.Skip(j * (k + 1)).Take(k + 1))}]";
+            Assert.That(probeSlots[j], Is.EqualTo(branch.Slot), at + ": slot");
+            if (branch.Width > 1e-9) // a final token whose interval is narrower sits at its midpoint in the other probes
+                Assert.That(probeTokens[j], Is.EqualTo(branch.Token), at + ": token");
+        }
     }
 
     /// <summary>
@@ -202,6 +217,32 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
             prefixes = next;
         }
         Assert.That(reachedWith.Keys.Max(s => s.Split(',').Length), Is.EqualTo(3), "some branches accept two levels");
+
+        // The edges of every branch's uniforms take the branch's path and tokens (dyadic rows).
+        var (probes, owner) = UniformBox.Probes(rows.Select(r => r.Branch.Box).ToList(), IsEmulated ? Math.Min(batch, 300) : int.MaxValue);
+        int count = owner.Length;
+        using var probeP = Runtime.Upload<float>(owner.SelectMany(i => rows[i].Target.SelectMany(x => x)).ToArray());
+        using var probeQ = Runtime.Upload<float>(owner.SelectMany(i => rows[i].Draft.SelectMany(x => x)).ToArray());
+        using var probeParents = Runtime.Upload<int>(Enumerable.Range(0, count).SelectMany(_ => parents).ToArray());
+        using var probeTokens = Runtime.Upload<int>(owner.SelectMany(i => rows[i].Tokens).ToArray());
+        using var probeU = Runtime.Upload<double>(probes);
+        using var probeAccepted = Runtime.Allocate<int>(count);
+        using var probePath = Runtime.Allocate<int>(count * nodes);
+        using var probeEmitted = Runtime.Allocate<int>(count * nodes);
+        TreeVerify.Kernel.LaunchWithUniforms(Runtime, probeP, probeQ, probeParents, probeTokens, probeAccepted, probePath, probeEmitted, count, nodes, cols, probeU);
+        var depths = probeAccepted.ToArray();
+        var paths = probePath.ToArray();
+        var tokensOut = probeEmitted.ToArray();
+        Assert.That(owner.Distinct().Count(), Is.GreaterThan(batch / (IsEmulated ? 6 : 3)), "branches are probed at their edges (not those whose every interval is [0, 1))");
+        for (int j = 0; j < count; j++)
+        {
+            var branch = rows[owner[j]].Branch;
+            int depth = branch.Path.Length;
+            string at = $"probe {j} of branch {owner[j]}, uniforms [{string.Join(", ", probes.Skip(j * nodes).Take(nodes))}]";
+            Assert.That(depths[j], Is.EqualTo(depth), at + ": depth");
+            Assert.That(paths.Skip(j * nodes).Take(depth), Is.EqualTo(branch.Path), at + ": path");
+            Assert.That(tokensOut.Skip(j * nodes).Take(depth + 1), Is.EqualTo(branch.Emitted), at + ": tokens");
+        }
     }
 
     /// <summary>
@@ -239,12 +280,14 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
     /// V = 1000, random p and q: RSD with two drafts without replacement and K-SEQ with three i.i.d. drafts. The acceptance
     /// rate of each slot, among rows that reach it, is its exact value (RSD: Σ min(p, q), then the second draft's exact
     /// conditional acceptance, O(V²); K-SEQ: β(ρ) for every slot), binomial, and the emitted token follows p (chi-square),
-    /// α = 1e-6; cpu at full size, the emulators smaller.
+    /// α = 1e-6, on cpu; the emulators take cpu's decisions for the same keys on fewer rows (bit for bit), which
+    /// carries cpu's statistics over to them.
     /// </summary>
     [TestCase(false)]
     [TestCase(true)]
     public void AcceptanceRatesAndOutputLawMatchTheTarget(bool kSeq)
     {
+        using var cpu = IsEmulated ? Backends.Create(Backend.Cpu) : null;
         const int cols = 1000;
         int k = kSeq ? 3 : 2, batch = IsEmulated ? (kSeq ? 100 : 200) : 1000, launches = IsEmulated ? 1 : 25;
         var random = new System.Random(kSeq ? 17 : 18);
@@ -269,6 +312,12 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
         {
             var drafts = Enumerable.Range(0, batch).SelectMany(_ => DrawDrafts(qf, k, !kSeq, random)).ToArray();
             var (slots, tokens) = RunMulti(Runtime, kSeq, target, draft, drafts, batch, k, cols, keys, (ulong)launch);
+            if (cpu is not null)
+            {
+                var there = RunMulti(cpu, kSeq, target, draft, drafts, batch, k, cols, keys, (ulong)launch);
+                Assert.That(slots, Is.EqualTo(there.Slots), "the cpu backend's slots");
+                Assert.That(tokens, Is.EqualTo(there.Tokens), "the cpu backend's tokens");
+            }
             for (int b = 0; b < batch; b++)
             {
                 int last = slots[b] < 0 ? k - 1 : slots[b];
@@ -277,18 +326,18 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
                 outputs.Add(tokens[b]);
             }
         }
+        Assert.That(acceptedAt.Concat(new[] { reached[k - 1] - acceptedAt[k - 1] }), Is.All.GreaterThan(0), "every slot accepts, and all can be rejected");
+        if (IsEmulated)
+            return; // the statistics are cpu's, at full size
         for (int i = 0; i < k; i++)
         {
             var result = BinomialTest.Test(acceptedAt[i], reached[i], exact[i], $"acceptance of slot {i}");
             Assert.That(result.PValue, Is.GreaterThan(ChiSquare.Alpha), result.ToString);
         }
         ChiSquare.AssertFits(ChiSquare.Histogram(outputs, cols), p, $"emitted token on {Backend.ToName()}");
-        if (!IsEmulated)
-        {
-            // The test can fail: the first drafts themselves do not follow p.
-            var control = ChiSquare.GoodnessOfFit(ChiSquare.Histogram(Enumerable.Range(0, 20000).Select(_ => SpeculativeReference.Sample(qf, random)), cols), p);
-            Assert.That(control.PValue, Is.LessThan(ChiSquare.Alpha), control.ToString);
-        }
+        // The test can fail: the first drafts themselves do not follow p.
+        var control = ChiSquare.GoodnessOfFit(ChiSquare.Histogram(Enumerable.Range(0, 20000).Select(_ => SpeculativeReference.Sample(qf, random)), cols), p);
+        Assert.That(control.PValue, Is.LessThan(ChiSquare.Alpha), control.ToString);
     }
 
     /// <summary>
@@ -315,11 +364,12 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
     /// q_next; the target's rows are p_root, then p_next, then p_leaf (not depending on the earlier tokens). The first
     /// level accepts at RSD's exact rates (first child, then second given the first was rejected), the second at
     /// Σ min(p_next, q_next), binomial; the emitted tokens at depths 0, 1, 2 follow p_root, p_next, p_leaf (chi-square),
-    /// α = 1e-6; cpu at full size, the emulators smaller.
+    /// α = 1e-6, on cpu; the emulators take cpu's decisions for the same keys on fewer rows (bit for bit).
     /// </summary>
     [Test]
     public void TreeAcceptanceRatesAndOutputLawMatchTheTarget()
     {
+        using var cpu = IsEmulated ? Backends.Create(Backend.Cpu) : null;
         const int cols = 1000, nodes = 5;
         int batch = IsEmulated ? 200 : 1000, launches = IsEmulated ? 1 : 20;
         var random = new System.Random(29);
@@ -346,6 +396,13 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
                 return new[] { 0, root[0], root[1], SpeculativeReference.Sample(qNext, random), SpeculativeReference.Sample(qNext, random) };
             }).ToArray();
             var (accepted, path, emitted) = RunTree(Runtime, target, draft, parents, tokens, batch, nodes, cols, keys, (ulong)launch);
+            if (cpu is not null)
+            {
+                var there = RunTree(cpu, target, draft, parents, tokens, batch, nodes, cols, keys, (ulong)launch);
+                Assert.That(accepted, Is.EqualTo(there.Accepted), "the cpu backend's depths");
+                Assert.That(path, Is.EqualTo(there.Path), "the cpu backend's paths");
+                Assert.That(emitted, Is.EqualTo(there.Emitted), "the cpu backend's tokens");
+            }
             for (int b = 0; b < batch; b++)
             {
                 int depth = accepted[b];
@@ -357,6 +414,9 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
                     outputs[n].Add(emitted[b * nodes + n]);
             }
         }
+        Assert.That(new[] { firstAccepted, secondAccepted, nextAccepted, firstTried - firstAccepted - secondAccepted }, Is.All.GreaterThan(0), "every branch of the tree occurs");
+        if (IsEmulated)
+            return; // the statistics are cpu's, at full size
         foreach (var (hits, tries, rate, what) in new[]
                  {
                      (firstAccepted, firstTried, rootRates[0], "first child"),
@@ -375,7 +435,8 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
     /// <summary>
     /// End to end on the library's kernels: drafts from <see cref="GumbelTopK"/> over log q (without replacement, in
     /// Gumbel-top-k order), verified by <see cref="RecursiveRejectionVerify"/>: the first draft is accepted at Σ min(p, q)
-    /// (binomial) and the tokens follow p (chi-square), α = 1e-6.
+    /// (binomial) and the tokens follow p (chi-square), α = 1e-6, on cpu; the emulators draw and verify as cpu does for
+    /// the same keys (bit for bit) on fewer rows.
     /// </summary>
     [Test]
     public void GumbelTopKDraftsVerifiedByRecursiveRejectionFollowTheTarget()
@@ -391,6 +452,18 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
         var keys = Enumerable.Range(0, batch).Select(b => new RngKey(55, (uint)b)).ToArray();
         var (slots, tokens) = RunMulti(Runtime, false, SpeculativeReference.Tile(new[] { pf }, batch), SpeculativeReference.Tile(new[] { qf }, batch),
             drafts, batch, k, cols, keys, 0);
+        Assert.That(slots.Distinct().Count(), Is.EqualTo(k + 1), "every slot accepts, and all can be rejected");
+        if (IsEmulated)
+        {
+            using var cpu = Backends.Create(Backend.Cpu);
+            var cpuDrafts = new int[batch * k];
+            GumbelTopK.Run(cpu, logQ, cpuDrafts, new float[batch * k], batch, cols, k, 1f, new RngKey(54), 0);
+            Assert.That(drafts, Is.EqualTo(cpuDrafts), "the cpu backend's drafts");
+            var there = RunMulti(cpu, false, SpeculativeReference.Tile(new[] { pf }, batch), SpeculativeReference.Tile(new[] { qf }, batch), drafts, batch, k, cols, keys, 0);
+            Assert.That(slots, Is.EqualTo(there.Slots), "the cpu backend's slots");
+            Assert.That(tokens, Is.EqualTo(there.Tokens), "the cpu backend's tokens");
+            return; // the statistics are cpu's, at full size
+        }
         double[] p = MultiDraftReference.Normalise(Doubles(pf))!, q = MultiDraftReference.Normalise(Doubles(qf))!;
         var first = BinomialTest.Test(slots.LongCount(s => s == 0), batch, p.Zip(q, Math.Min).Sum(), "first draft accepted");
         Assert.That(first.PValue, Is.GreaterThan(ChiSquare.Alpha), first.ToString);
@@ -465,7 +538,7 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
             var there = RunMulti(cpu, kSeq, target, draft, drafts, batch, k, cols, keys, 9);
             Assert.That(here.Slots, Is.EqualTo(there.Slots), kSeq ? "K-SEQ slots" : "RSD slots");
             Assert.That(here.Tokens, Is.EqualTo(there.Tokens), kSeq ? "K-SEQ tokens" : "RSD tokens");
-            Assert.That(here.Slots.Distinct().Count(), Is.GreaterThan(1), "several outcomes");
+            Assert.That(here.Slots, Does.Contain(-1).And.Contain(0).And.Contain(1), "accepts at several slots, and residual draws");
             for (int b = 0; b < batch; b++)
             {
                 var u = Enumerable.Range(0, k + 1).Select(c => Variates.Uniform(Rng.Block(keys[b], (uint)c, 9).Low64)).ToArray();
@@ -480,7 +553,7 @@ public sealed class MultiDraftKernelTests(Backend backend) : BackendTest(backend
         Assert.That(treeHere.Accepted, Is.EqualTo(treeThere.Accepted), "tree depths");
         Assert.That(treeHere.Path, Is.EqualTo(treeThere.Path), "tree paths");
         Assert.That(treeHere.Emitted, Is.EqualTo(treeThere.Emitted), "tree tokens");
-        Assert.That(treeHere.Accepted.Distinct().Count(), Is.GreaterThan(1), "several depths");
+        Assert.That(treeHere.Accepted.Distinct().Count(), Is.GreaterThan(2), "several depths");
     }
 
     /// <summary>A chain-shaped tree takes chain verification's decisions with the same keys (the counters coincide).</summary>

@@ -12,7 +12,11 @@ namespace Kernels.Tests.Speculative;
 public static class MultiDraftReference
 {
     /// <summary>One branch: the uniforms that select it (counter c at index c), its probability, the accepted slot (−1: none) and the token.</summary>
-    public sealed record Branch(double[] Uniforms, double Weight, int Slot, int Token, double Width);
+    public sealed record Branch(UniformBox Box, double Weight, int Slot, int Token, double Width)
+    {
+        /// <summary>Uniforms inside the branch (the midpoints of its box).</summary>
+        public double[] Uniforms => Box.Mid;
+    }
 
     /// <summary>
     /// RSD's branches for drafts x_1..x_k (distinct, drawn without replacement): p_1 = p, q_1 = q; accept x_i with
@@ -24,13 +28,13 @@ public static class MultiDraftReference
         var target = Normalise(p)!;
         var draft = Normalise(q)!;
         var branches = new List<Branch>();
-        var u = Enumerable.Repeat(0.5, drafts.Length + 1).ToArray();
+        var u = UniformBox.Full(drafts.Length + 1);
         double reach = 1;
         for (int i = 0; i < drafts.Length && reach > 0; i++)
         {
             int x = drafts[i];
             double a = draft[x] > 0 ? Math.Min(1, target[x] / draft[x]) : target[x] > 0 ? 1 : 0;
-            AcceptOrReject(branches, u, i, a, ref reach, x);
+            AcceptOrReject(branches, ref u, i, a, ref reach, x);
             var residual = Normalise(target.Zip(draft, (t, d) => Math.Max(0, t - d)).ToArray());
             if (residual != null) target = residual;
             draft[x] = 0;
@@ -50,13 +54,13 @@ public static class MultiDraftReference
         var draft = Normalise(q)!;
         int k = drafts.Length;
         var branches = new List<Branch>();
-        var u = Enumerable.Repeat(0.5, k + 1).ToArray();
+        var u = UniformBox.Full(k + 1);
         double reach = 1;
         for (int i = 0; i < k && reach > 0; i++)
         {
             int x = drafts[i];
             double a = draft[x] > 0 ? Math.Min(1, target[x] / (rho * draft[x])) : target[x] > 0 ? 1 : 0;
-            AcceptOrReject(branches, u, i, a, ref reach, x);
+            AcceptOrReject(branches, ref u, i, a, ref reach, x);
         }
         double beta = target.Zip(draft, (t, d) => Math.Min(d, t / rho)).Sum();
         double c = (1 - Math.Pow(1 - beta, k)) / beta;
@@ -65,19 +69,15 @@ public static class MultiDraftReference
         return branches;
     }
 
-    private static void AcceptOrReject(List<Branch> branches, double[] u, int i, double a, ref double reach, int token)
+    private static void AcceptOrReject(List<Branch> branches, ref UniformBox u, int i, double a, ref double reach, int token)
     {
         if (a > 0)
-        {
-            var accept = (double[])u.Clone();
-            accept[i] = a / 2;
-            branches.Add(new Branch(accept, reach * a, i, token, 1));
-        }
-        u[i] = (1 + a) / 2; // reject and go on
+            branches.Add(new Branch(u.With(i, 0, a), reach * a, i, token, 1));
+        u = u.With(i, a, 1); // reject and go on
         reach *= 1 - a;
     }
 
-    private static void Final(List<Branch> branches, double[] u, int counter, double reach, double[] weights)
+    private static void Final(List<Branch> branches, UniformBox u, int counter, double reach, double[] weights)
     {
         if (!(reach > 0))
             return;
@@ -85,8 +85,7 @@ public static class MultiDraftReference
         for (int v = 0; v < weights.Length; v++)
         {
             if (!(weights[v] > 0)) continue;
-            var final = (double[])u.Clone();
-            final[counter] = (running + weights[v] / 2) / total;
+            var final = u.With(counter, running / total, (running + weights[v]) / total);
             running += weights[v];
             branches.Add(new Branch(final, reach * weights[v] / total, -1, v, weights[v] / total));
         }
@@ -116,7 +115,11 @@ public static class MultiDraftReference
     }
 
     /// <summary>One branch of a tree's verification: uniforms [N], probability, accepted path (node indices) and emitted tokens.</summary>
-    public sealed record TreeBranch(double[] Uniforms, double Weight, int[] Path, int[] Emitted, double Width);
+    public sealed record TreeBranch(UniformBox Box, double Weight, int[] Path, int[] Emitted, double Width)
+    {
+        /// <summary>Uniforms inside the branch (the midpoints of its box).</summary>
+        public double[] Uniforms => Box.Mid;
+    }
 
     /// <summary>
     /// A tree's branches: at each node, RSD over its children (in index order) against target[node] and draft[node];
@@ -126,24 +129,24 @@ public static class MultiDraftReference
     {
         int n = parents.Length;
         var result = new List<TreeBranch>();
-        void Visit(int node, double[] u, double reach, List<int> path)
+        void Visit(int node, UniformBox u, double reach, List<int> path)
         {
             var children = Enumerable.Range(node + 1, n - node - 1).Where(c => parents[c] == node).ToArray();
             var local = children.Length == 0 ? new List<Branch>() : RecursiveRejection(target[node], draft[node], children.Select(c => tokens[c]).ToArray());
             if (children.Length == 0)
-                Final(local, new double[1], 0, 1, Normalise(target[node])!);
+                Final(local, UniformBox.Full(1), 0, 1, Normalise(target[node])!);
             foreach (var b in local)
             {
-                var uniforms = (double[])u.Clone();
-                for (int j = 0; j < children.Length; j++) uniforms[children[j] - 1] = b.Uniforms[j];
-                uniforms[n - 1] = b.Uniforms[children.Length];
+                var uniforms = u;
+                for (int j = 0; j < children.Length; j++) uniforms = uniforms.With(children[j] - 1, b.Box.Lo[j], b.Box.Hi[j]);
+                uniforms = uniforms.With(n - 1, b.Box.Lo[children.Length], b.Box.Hi[children.Length]);
                 if (b.Slot >= 0)
                     Visit(children[b.Slot], uniforms, reach * b.Weight, path.Append(children[b.Slot]).ToList());
                 else
                     result.Add(new TreeBranch(uniforms, reach * b.Weight, path.ToArray(), path.Select(c => tokens[c]).Append(b.Token).ToArray(), b.Width));
             }
         }
-        Visit(0, Enumerable.Repeat(0.5, n).ToArray(), 1, new List<int>());
+        Visit(0, UniformBox.Full(n), 1, new List<int>());
         return result;
     }
 }
