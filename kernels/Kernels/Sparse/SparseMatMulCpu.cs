@@ -11,16 +11,21 @@ namespace Kernels;
 /// The CPU side of Y = X·Wᵀ for W compressed N:M (dense when N = M), register-blocked with AVX-512 FMA.
 /// </summary>
 /// <remarks>
-/// <para>Work is split over cores by blocks of <see cref="BlockRows"/> weight rows. A block is first packed into a
-/// per-thread buffer that stays in L2: each kept value's column decoded from the metadata (vectorised: 16 fields at a
-/// time from one read) and, when a row's kept values do not fill whole 16-lane chunks, the values zero-padded. Then,
-/// by the rows of X: one row (GEMV) — 4 weight rows at a time, 1:2 and 2:4 decoding their columns inside the product
-/// (nothing packed); 2–31 rows — a 4 x 4 micro-kernel holding 16 vector accumulators over K panels, so each loaded chunk
-/// of X and of W feeds four FMAs; 32 rows and more (sparse) — X transposed in blocks of 64 rows, each kept value
-/// broadcast into 4 FMAs over 64 rows (<see cref="Outer{T}"/>).</para>
-/// <para><b>Gathering X</b>: when M = 2N (1:2, 2:4, 4:8), a chunk of 16 kept values spans 32 columns, so its X values
-/// are selected from two registers by one two-source permute (vpermt2ps) per chunk, row of X and weight row.
-/// Otherwise (1:4, 2:8, ...) they are gathered (vgatherdps) for up to 31 rows of X. Dense weights need neither.</para>
+/// <para>Work is split over cores by blocks of <see cref="BlockRows"/> weight rows. Below <see cref="OuterMinBatch"/>
+/// rows of X, a block is first packed into a per-thread buffer that stays in L2: each kept value's column decoded from
+/// the metadata (vectorised: 16 fields at a time from one read) and, when a row's kept values do not fill whole 16-lane
+/// chunks, the values zero-padded. Then, by the rows of X: one row (GEMV) — 4 weight rows at a time, 1:2 and 2:4
+/// decoding their columns inside the product (nothing packed), the weights prefetched 2 KB ahead; 2–31 rows — a 4 x 4
+/// micro-kernel holding 16 vector accumulators over K panels, so each loaded chunk of X and of W feeds four FMAs.</para>
+/// <para><b>Prefill</b> (32 rows of X and more, dense and sparse alike): X transposed in blocks of 64 rows on both
+/// cores into a buffer the launching thread keeps, each weight block packed panel-major (values and, sparse, the kept
+/// columns as offsets into the transposed block), and a 4 weight rows x 64 X rows register tile: each weight value
+/// broadcast into 4 FMAs over its column's 64 X values, so that the load of the column does the gathering. Dense loads a
+/// column once for the 4 weight rows; sparse loads one per kept value, which makes it bound by L1 loads (one 64-byte load
+/// per FMA) where dense is bound by the FMAs.</para>
+/// <para><b>Gathering X</b> (fewer than 32 rows): when M = 2N (1:2, 2:4, 4:8), a chunk of 16 kept values spans 32
+/// columns, so its X values are selected from two registers by one two-source permute (vpermt2ps) per chunk, row of X
+/// and weight row. Otherwise (1:4, 2:8, ...) they are gathered (vgatherdps). Dense weights need neither.</para>
 /// <para>Without AVX-512 a scalar loop over the same packed block runs (correct, not fast).</para>
 /// </remarks>
 public static unsafe class SparseMatMulCpu
@@ -32,37 +37,36 @@ public static unsafe class SparseMatMulCpu
 
     [ThreadStatic] private static float[]? t_values;
     [ThreadStatic] private static int[]? t_columns;
+    [ThreadStatic] private static float[]? t_transposed;
 
     private enum Mode { Dense, Permute, Gather, Scalar, Outer }
 
     /// <summary>Rows of X per transposed block in the prefill kernel (4 vectors of 16).</summary>
     private const int OuterRows = 64;
 
-    /// <summary>From this many rows of X on, sparse products use the transposed-X (outer product) kernel.</summary>
+    /// <summary>From this many rows of X on, products use the transposed-X (outer product) kernel.</summary>
     private const int OuterMinBatch = 32;
+
+    /// <summary>Dense columns per K panel of the prefill kernel: a panel of a transposed X block (128 x 64 floats, 32 KB) stays in L1.</summary>
+    private const int PanelCols = 128;
 
     /// <summary>Computes Y [Batch, Out] = epilogue(X [Batch, In] · Wᵀ + bias).</summary>
     public static void Run<T>(nint x, nint values, nint metadata, nint bias, nint y, SparseMatMulArgs args)
         where T : struct, ILogitTransform
     {
         var mode = ModeOf(args);
+        if (mode != Mode.Scalar && args.Batch >= OuterMinBatch && TransposedFloats(args) <= Array.MaxLength)
+        {
+            Prefill<T>((float*)x, values, metadata, bias, y, args);
+            return;
+        }
         int xStride = args.In;
-        // A 64-byte-aligned native copy of X where the kernel needs one (loads never straddle cache lines), freed at the end.
+        // The permute reads X 32 columns at a time: a copy whose rows are zero-padded to a multiple of 32, freed at the end.
         float* copy = null;
         try
         {
-            if (mode is Mode.Permute or Mode.Gather && args.Batch >= OuterMinBatch)
+            if (mode == Mode.Permute && args.In % (2 * Chunk) != 0)
             {
-                // Prefill: X transposed in blocks of 64 rows, [block][In][64], so that each kept value feeds 4 FMAs of 16 rows.
-                mode = Mode.Outer;
-                long blockFloats = (long)args.In * OuterRows, xBlocks = (args.Batch + OuterRows - 1) / OuterRows;
-                copy = (float*)NativeMemory.AlignedAlloc((nuint)(xBlocks * blockFloats * sizeof(float)), 64);
-                NativeMemory.Clear(copy + (xBlocks - 1) * blockFloats, (nuint)(blockFloats * sizeof(float))); // rows past the batch
-                Transpose((float*)x, copy, args.Batch, args.In);
-            }
-            else if (mode == Mode.Permute && args.In % (2 * Chunk) != 0)
-            {
-                // The permute reads X 32 columns at a time: a copy whose rows are zero-padded to a multiple of 32.
                 xStride = (args.In + 2 * Chunk - 1) / (2 * Chunk) * (2 * Chunk);
                 copy = (float*)NativeMemory.AlignedAlloc((nuint)((long)args.Batch * xStride * sizeof(float)), 64);
                 NativeMemory.Clear(copy, (nuint)((long)args.Batch * xStride * sizeof(float)));
@@ -77,6 +81,30 @@ public static unsafe class SparseMatMulCpu
         {
             if (copy != null)
                 NativeMemory.AlignedFree(copy);
+        }
+    }
+
+    // Floats of X transposed in blocks of OuterRows rows (the last block zero-padded), plus room to align.
+    private static long TransposedFloats(SparseMatMulArgs args) =>
+        (args.Batch + (long)OuterRows - 1) / OuterRows * OuterRows * args.In + 16;
+
+    /// <summary>
+    /// Prefill (<see cref="OuterMinBatch"/> rows of X or more, dense and sparse alike): X transposed (both cores) into a
+    /// buffer kept by the launching thread and grown to the largest prefill seen (no allocation per launch), then the
+    /// weight blocks over the cores (<see cref="Outer{T}"/>).
+    /// </summary>
+    private static void Prefill<T>(float* x, nint values, nint metadata, nint bias, nint y, SparseMatMulArgs args)
+        where T : struct, ILogitTransform
+    {
+        long floats = TransposedFloats(args);
+        var transposed = t_transposed is { } t && t.LongLength >= floats ? t : (t_transposed = GC.AllocateArray<float>((int)floats, pinned: true));
+        fixed (float* pinned = transposed)
+        {
+            float* xt = Align64(pinned);
+            int xBlocks = (args.Batch + OuterRows - 1) / OuterRows;
+            RowScheduler.For(xBlocks, OuterRows * args.In, new TransposeJob(x, xt, args.Batch, args.In));
+            var job = new Job<T>(xt, args.In, (float*)values, (uint*)metadata, (float*)bias, (float*)y, args, Mode.Outer);
+            RowScheduler.For((args.Out + BlockRows - 1) / BlockRows, (int)Math.Min(int.MaxValue, (long)BlockRows * args.In * args.Batch / 4), job);
         }
     }
 
@@ -110,9 +138,10 @@ public static unsafe class SparseMatMulCpu
                     Block<T>(b, values, null, args.Kept, x, xStride, bias, y, args, mode);
                 return;
             }
+            // Columns: the block's, then one row's decoded columns (prefill packing).
             int scratch = BlockRows * keptPad + 16;
             var packedValues = t_values is { } v && v.Length >= scratch ? v : (t_values = GC.AllocateArray<float>(scratch, pinned: true));
-            var packedColumns = t_columns is { } c && c.Length >= scratch ? c : (t_columns = GC.AllocateArray<int>(scratch, pinned: true));
+            var packedColumns = t_columns is { } c && c.Length >= scratch + keptPad ? c : (t_columns = GC.AllocateArray<int>(scratch + keptPad, pinned: true));
             // Whole chunks: the values are read in place (only the columns are packed); otherwise both, zero-padded.
             bool inPlace = keptPad == args.Kept;
             // GEMV (one row of X, 1:2 and 2:4): the columns are decoded inside the product, nothing is packed.
@@ -129,12 +158,12 @@ public static unsafe class SparseMatMulCpu
                 int* pc = Align64(pinnedColumns);
                 if (mode == Mode.Outer)
                 {
+                    int panel = PanelKept(args);
                     for (int b = start; b < end; b++)
                     {
                         int first = b * BlockRows, count = Math.Min(BlockRows, args.Out - first);
-                        for (int i = 0; i < count; i++)
-                            Pack(first + i, inPlace ? null : pv + i * keptPad, pc + i * keptPad, keptPad, values, metadata, args, Mode.Gather);
-                        Outer<T>(first, count, inPlace ? values + (long)first * keptPad : pv, pc, keptPad, x, bias, y, args);
+                        PackPanels(first, count, pv, pc, pc + BlockRows * keptPad, panel, values, metadata, args);
+                        Outer<T>(first, count, pv, args.N == args.M ? null : pc, panel, x, bias, y, args);
                     }
                     return;
                 }
@@ -266,83 +295,122 @@ public static unsafe class SparseMatMulCpu
         }
     }
 
-    // In tiles of 16 columns so that the 16 destination rows being written (4 KB) stay in L1.
-    private static void Transpose(float* x, float* xt, int batch, int cols)
+    /// <summary>X [batch, cols] into blocks of <see cref="OuterRows"/> rows, each [cols][OuterRows]; rows past the batch are zeros.</summary>
+    private readonly struct TransposeJob(float* x, float* xt, int batch, int cols) : IRowJob
     {
-        for (int r0 = 0; r0 < batch; r0 += OuterRows)
+        public void Run(int start, int end)
         {
-            float* block = xt + (long)(r0 / OuterRows) * cols * OuterRows;
-            int rows = Math.Min(OuterRows, batch - r0);
-            for (int k0 = 0; k0 < cols; k0 += Chunk)
+            for (int blockIndex = start; blockIndex < end; blockIndex++)
             {
-                int k1 = Math.Min(cols, k0 + Chunk);
-                for (int r = 0; r < rows; r++)
+                float* block = xt + (long)blockIndex * cols * OuterRows;
+                int r0 = blockIndex * OuterRows, rows = Math.Min(OuterRows, batch - r0);
+                if (rows < OuterRows)
+                    new Span<float>(block, cols * OuterRows).Clear();
+                // In tiles of 16 columns so that the 16 destination rows being written (4 KB) stay in L1.
+                for (int k0 = 0; k0 < cols; k0 += Chunk)
                 {
-                    float* src = x + (long)(r0 + r) * cols;
-                    for (int k = k0; k < k1; k++)
-                        block[(long)k * OuterRows + r] = src[k];
+                    int k1 = Math.Min(cols, k0 + Chunk);
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float* src = x + (long)(r0 + r) * cols;
+                        for (int k = k0; k < k1; k++)
+                            block[(long)k * OuterRows + r] = src[k];
+                    }
                 }
             }
         }
     }
 
-    /// <summary>Columns per K panel of the prefill kernel: 64 columns of a transposed block (16 KB) stay in L1.</summary>
-    private const int OuterPanelCols = 64;
+    /// <summary>Kept values per K panel: those of <see cref="PanelCols"/> dense columns (at least one group).</summary>
+    private static int PanelKept(SparseMatMulArgs args) => Math.Max(1, PanelCols / args.M) * args.N;
 
     /// <summary>
-    /// Prefill: Y = X·Wᵀ with X transposed in blocks of 64 rows. For each kept value of a weight row, its value is
-    /// broadcast and multiplied into the 64 X values of its column (4 contiguous vectors): no permute, 4 FMAs per kept
-    /// value, 4 weight rows at once (16 accumulators). K runs in panels of <see cref="OuterPanelCols"/> columns so that the
-    /// touched columns of transposed X stay in L1 across the block's weight rows; partial sums live in a stack buffer.
+    /// Packs weight rows [first, first + count) panel-major for <see cref="Outer{T}"/>: panel p (kept values
+    /// [p·panel, p·panel + n)) holds, row after row, each row's n values at <paramref name="dstValues"/> + p·panel·count
+    /// and (sparse) their columns as offsets into a transposed X block (column · <see cref="OuterRows"/>) at the same
+    /// place in <paramref name="dstOffsets"/>; so that the micro-kernel reads the weights sequentially.
+    /// </summary>
+    private static void PackPanels(int first, int count, float* dstValues, int* dstOffsets, int* rowColumns, int panel,
+        float* values, uint* metadata, SparseMatMulArgs args)
+    {
+        int kept = args.Kept, keptPad = (kept + Chunk - 1) / Chunk * Chunk;
+        bool dense = args.N == args.M;
+        for (int i = 0; i < count; i++)
+        {
+            float* src = values + (long)(first + i) * kept;
+            if (!dense)
+                Pack(first + i, null, rowColumns, keptPad, values, metadata, args, Mode.Gather);
+            for (int j0 = 0; j0 < kept; j0 += panel)
+            {
+                int n = Math.Min(panel, kept - j0);
+                long at = (long)j0 * count + (long)i * n;
+                new ReadOnlySpan<float>(src + j0, n).CopyTo(new Span<float>(dstValues + at, n));
+                if (!dense)
+                    for (int j = 0; j < n; j++)
+                        dstOffsets[at + j] = rowColumns[j0 + j] * OuterRows;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Prefill: Y = X·Wᵀ with X transposed in blocks of 64 rows and the weight block packed panel-major
+    /// (<see cref="PackPanels"/>). For each weight value, its value is broadcast and multiplied into the 64 X values of
+    /// its column (4 contiguous vectors), 4 weight rows at once (16 accumulators in registers). Dense: the 4 vectors of a
+    /// column are loaded once for the 4 weight rows. Sparse: each kept value loads its own column's vectors (the load, not
+    /// a permute, does the gathering). K runs in panels of <see cref="PanelCols"/> columns so that the panel of the
+    /// transposed block (32 KB) stays in L1 while the block's 64 weight rows stream through; partial sums live in a
+    /// stack buffer between panels.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Outer<T>(int first, int count, float* w, int* columns, int wStride, float* xt, float* bias, float* y, SparseMatMulArgs args)
+    private static void Outer<T>(int first, int count, float* w, int* offsets, int panel, float* xt, float* bias, float* y, SparseMatMulArgs args)
         where T : struct, ILogitTransform
     {
         int kept = args.Kept;
-        // Columns become offsets into a transposed block.
-        for (int i = 0; i < count; i++)
-            for (int j = 0; j < kept; j++)
-                columns[i * wStride + j] *= OuterRows;
-        var acc = stackalloc float[(BlockRows + 1) * OuterRows];
+        float* accBuffer = stackalloc float[(BlockRows + 1) * OuterRows + 16];
+        float* acc = Align64(accBuffer);
         float* spare = acc + BlockRows * OuterRows; // the sums of repeated rows when count is not a multiple of 4
-        int panel = Math.Max(1, OuterPanelCols / args.M) * args.N;
         for (int r0 = 0; r0 < args.Batch; r0 += OuterRows)
         {
             float* block = xt + (long)(r0 / OuterRows) * args.In * OuterRows;
             new Span<float>(acc, count * OuterRows).Clear();
             for (int j0 = 0; j0 < kept; j0 += panel)
             {
-                int j1 = Math.Min(kept, j0 + panel);
+                int n = Math.Min(panel, kept - j0);
+                float* pw = w + (long)j0 * count;
                 for (int o0 = 0; o0 < count; o0 += 4)
                 {
                     int o1 = Math.Min(o0 + 1, count - 1), o2 = Math.Min(o0 + 2, count - 1), o3 = Math.Min(o0 + 3, count - 1);
-                    Outer4x64(w + (long)o0 * wStride, w + (long)o1 * wStride, w + (long)o2 * wStride, w + (long)o3 * wStride,
-                        columns + o0 * wStride, columns + o1 * wStride, columns + o2 * wStride, columns + o3 * wStride, block, j0, j1,
-                        acc + o0 * OuterRows, o0 + 1 < count ? acc + (o0 + 1) * OuterRows : spare,
-                        o0 + 2 < count ? acc + (o0 + 2) * OuterRows : spare, o0 + 3 < count ? acc + (o0 + 3) * OuterRows : spare);
+                    float* s0 = acc + o0 * OuterRows, s1 = o0 + 1 < count ? acc + (o0 + 1) * OuterRows : spare;
+                    float* s2 = o0 + 2 < count ? acc + (o0 + 2) * OuterRows : spare, s3 = o0 + 3 < count ? acc + (o0 + 3) * OuterRows : spare;
+                    if (offsets == null)
+                        DenseOuter4x64(pw + o0 * n, pw + o1 * n, pw + o2 * n, pw + o3 * n, block + (long)j0 * OuterRows, n, s0, s1, s2, s3);
+                    else
+                    {
+                        int* po = offsets + (long)j0 * count;
+                        SparseOuter4x64(pw + o0 * n, pw + o1 * n, pw + o2 * n, pw + o3 * n, po + o0 * n, po + o1 * n, po + o2 * n, po + o3 * n,
+                            block, n, s0, s1, s2, s3);
+                    }
                 }
             }
             int rows = Math.Min(OuterRows, args.Batch - r0);
-            for (int i = 0; i < count; i++)
+            for (int r = 0; r < rows; r++)
             {
-                int o = first + i;
-                float b = args.HasBias != 0 ? bias[o] : 0f;
-                for (int r = 0; r < rows; r++)
-                    y[(long)(r0 + r) * args.Out + o] = default(T).Apply(acc[i * OuterRows + r] + b, o);
+                float* yr = y + (long)(r0 + r) * args.Out + first;
+                for (int i = 0; i < count; i++)
+                    yr[i] = default(T).Apply(acc[i * OuterRows + r] + (args.HasBias != 0 ? bias[first + i] : 0f), first + i);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Outer4x64(float* w0, float* w1, float* w2, float* w3, int* f0, int* f1, int* f2, int* f3, float* xt, int j0, int j1,
+    private static void SparseOuter4x64(float* w0, float* w1, float* w2, float* w3, int* f0, int* f1, int* f2, int* f3, float* xt, int n,
         float* s0, float* s1, float* s2, float* s3)
     {
         Vector512<float> a00 = Vector512.Load(s0), a01 = Vector512.Load(s0 + 16), a02 = Vector512.Load(s0 + 32), a03 = Vector512.Load(s0 + 48);
         Vector512<float> a10 = Vector512.Load(s1), a11 = Vector512.Load(s1 + 16), a12 = Vector512.Load(s1 + 32), a13 = Vector512.Load(s1 + 48);
         Vector512<float> a20 = Vector512.Load(s2), a21 = Vector512.Load(s2 + 16), a22 = Vector512.Load(s2 + 32), a23 = Vector512.Load(s2 + 48);
         Vector512<float> a30 = Vector512.Load(s3), a31 = Vector512.Load(s3 + 16), a32 = Vector512.Load(s3 + 32), a33 = Vector512.Load(s3 + 48);
-        for (int j = j0; j < j1; j++)
+        for (int j = 0; j < n; j++)
         {
             var v = Vector512.Create(w0[j]); float* p = xt + f0[j];
             a00 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p), a00); a01 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 16), a01);
@@ -357,10 +425,45 @@ public static unsafe class SparseMatMulCpu
             a30 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p), a30); a31 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 16), a31);
             a32 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 32), a32); a33 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 48), a33);
         }
-        a00.Store(s0); a01.Store(s0 + 16); a02.Store(s0 + 32); a03.Store(s0 + 48);
-        a10.Store(s1); a11.Store(s1 + 16); a12.Store(s1 + 32); a13.Store(s1 + 48);
-        a20.Store(s2); a21.Store(s2 + 16); a22.Store(s2 + 32); a23.Store(s2 + 48);
-        a30.Store(s3); a31.Store(s3 + 16); a32.Store(s3 + 32); a33.Store(s3 + 48);
+        StoreOuter(s0, a00, a01, a02, a03);
+        StoreOuter(s1, a10, a11, a12, a13);
+        StoreOuter(s2, a20, a21, a22, a23);
+        StoreOuter(s3, a30, a31, a32, a33);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DenseOuter4x64(float* w0, float* w1, float* w2, float* w3, float* xt, int n, float* s0, float* s1, float* s2, float* s3)
+    {
+        Vector512<float> a00 = Vector512.Load(s0), a01 = Vector512.Load(s0 + 16), a02 = Vector512.Load(s0 + 32), a03 = Vector512.Load(s0 + 48);
+        Vector512<float> a10 = Vector512.Load(s1), a11 = Vector512.Load(s1 + 16), a12 = Vector512.Load(s1 + 32), a13 = Vector512.Load(s1 + 48);
+        Vector512<float> a20 = Vector512.Load(s2), a21 = Vector512.Load(s2 + 16), a22 = Vector512.Load(s2 + 32), a23 = Vector512.Load(s2 + 48);
+        Vector512<float> a30 = Vector512.Load(s3), a31 = Vector512.Load(s3 + 16), a32 = Vector512.Load(s3 + 32), a33 = Vector512.Load(s3 + 48);
+        for (int j = 0; j < n; j++)
+        {
+            float* p = xt + j * OuterRows;
+            var x0 = Vector512.Load(p); var x1 = Vector512.Load(p + 16); var x2 = Vector512.Load(p + 32); var x3 = Vector512.Load(p + 48);
+            var v = Vector512.Create(w0[j]);
+            a00 = Avx512F.FusedMultiplyAdd(v, x0, a00); a01 = Avx512F.FusedMultiplyAdd(v, x1, a01);
+            a02 = Avx512F.FusedMultiplyAdd(v, x2, a02); a03 = Avx512F.FusedMultiplyAdd(v, x3, a03);
+            v = Vector512.Create(w1[j]);
+            a10 = Avx512F.FusedMultiplyAdd(v, x0, a10); a11 = Avx512F.FusedMultiplyAdd(v, x1, a11);
+            a12 = Avx512F.FusedMultiplyAdd(v, x2, a12); a13 = Avx512F.FusedMultiplyAdd(v, x3, a13);
+            v = Vector512.Create(w2[j]);
+            a20 = Avx512F.FusedMultiplyAdd(v, x0, a20); a21 = Avx512F.FusedMultiplyAdd(v, x1, a21);
+            a22 = Avx512F.FusedMultiplyAdd(v, x2, a22); a23 = Avx512F.FusedMultiplyAdd(v, x3, a23);
+            v = Vector512.Create(w3[j]);
+            a30 = Avx512F.FusedMultiplyAdd(v, x0, a30); a31 = Avx512F.FusedMultiplyAdd(v, x1, a31);
+            a32 = Avx512F.FusedMultiplyAdd(v, x2, a32); a33 = Avx512F.FusedMultiplyAdd(v, x3, a33);
+        }
+        StoreOuter(s0, a00, a01, a02, a03);
+        StoreOuter(s1, a10, a11, a12, a13);
+        StoreOuter(s2, a20, a21, a22, a23);
+        StoreOuter(s3, a30, a31, a32, a33);
+    }
+
+    private static void StoreOuter(float* s, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
+    {
+        a0.Store(s); a1.Store(s + 16); a2.Store(s + 32); a3.Store(s + 48);
     }
 
     /// <summary>Chunks of 16 kept values per K panel: the panel of 4 rows of X (8–16 KB) stays in L1 across the block's weight rows.</summary>
@@ -494,6 +597,23 @@ public static unsafe class SparseMatMulCpu
     private static (Vector512<uint> Shifts, Vector512<uint> Mask, Vector512<uint> LaneBase) Decoder(int bits, int n, int m) =>
         (Vector512<uint>.Indices * (uint)bits, Vector512.Create((1u << bits) - 1), Vector512<uint>.Indices / (uint)n * (uint)m);
 
+    /// <summary>
+    /// Floats ahead of the current chunk that the GEMV kernels (dense and 2:4 alike) prefetch in each of their 4 weight
+    /// rows (2 KB): with W streamed from DRAM, the hardware prefetcher alone keeps too few lines in flight for the 2:4
+    /// kernel's 4 streams of values beside 4 of metadata (measured: about 10% faster; neutral to slightly better dense).
+    /// </summary>
+    private const int PrefetchAhead = 512;
+
+    // Prefetching past the end of a row or of the array is harmless (a prefetch never faults).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch4(float* w0, float* w1, float* w2, float* w3, int k)
+    {
+        Sse.Prefetch0(w0 + k);
+        Sse.Prefetch0(w1 + k);
+        Sse.Prefetch0(w2 + k);
+        Sse.Prefetch0(w3 + k);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FusedPermute4x1(float* w0, float* w1, float* w2, float* w3, byte* m0, byte* m1, byte* m2, byte* m3,
         int bits, int n, float* x, int chunks, float* sums)
@@ -503,6 +623,7 @@ public static unsafe class SparseMatMulCpu
         for (int c = 0; c < chunks; c++)
         {
             int k = c * Chunk;
+            Prefetch4(w0, w1, w2, w3, k + PrefetchAhead);
             var lo = Vector512.Load(x + 2 * k);
             var hi = Vector512.Load(x + 2 * k + Chunk);
             a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(w0 + k), Avx512F.PermuteVar16x32x2(lo, Columns16(m0, c, bits, shifts, mask, laneBase), hi), a0);
@@ -581,6 +702,7 @@ public static unsafe class SparseMatMulCpu
         int k = 0;
         for (; k <= cols - Chunk; k += Chunk)
         {
+            Prefetch4(w0, w1, w2, w3, k + PrefetchAhead);
             var p = Vector512.Load(x + k);
             a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(w0 + k), p, a0);
             a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(w1 + k), p, a1);

@@ -76,4 +76,30 @@ public sealed class SparseReliabilityTests(Backend backend) : BackendTest(backen
         Assert.That(after - before, Is.LessThan(256 * 1024), "no growth of the managed heap");
         Assert.That(allocated / (double)launches, Is.LessThan(512), "a launch allocates (almost) nothing");
     }
+
+    [Test]
+    public void PrefillLaunchesReuseTheirScratch()
+    {
+        if (Backend != Backend.Cpu)
+            Assert.Ignore("the scratch buffers are the cpu backend's");
+        // Prefill transposes X (here 64 x 512 floats = 128 KiB) and packs weight blocks: into buffers kept across launches.
+        const int launches = 1000, outs = 256, ins = 512, batch = 40;
+        foreach (var pattern in new[] { new NmPattern(2, 4), new NmPattern(1, 1) })
+        {
+            var kernel = pattern.N == pattern.M ? DenseMatMul.Kernel : SparseMatMul24.Kernel;
+            using var weights = new NmSparseBuffers(Runtime, NmSparseMatrix.Compress(TestData.Logits(outs * ins, 4), outs, ins, pattern));
+            using var x = Runtime.Upload<float>(TestData.Logits(batch * ins, 5));
+            using var y = Runtime.Allocate<float>(batch * outs);
+            for (int i = 0; i < 20; i++)
+                kernel.Launch(Runtime, x, weights, y, batch);
+            var first = y.ToArray();
+            long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < launches; i++)
+                kernel.Launch(Runtime, x, weights, y, batch);
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+            TestContext.Out.WriteLine($"{pattern}: {launches} prefill launches ({batch} x {ins} x {outs}); allocated {allocated / (double)launches:F1} B/launch");
+            Assert.That(y.ToArray(), Is.EqualTo(first), "the same result every launch");
+            Assert.That(allocated / (double)launches, Is.LessThan(4096), "a launch allocates no scratch (only the scheduler's small closures)");
+        }
+    }
 }

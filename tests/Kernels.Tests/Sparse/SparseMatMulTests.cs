@@ -41,6 +41,9 @@ public sealed class SparseMatMulTests(Backend backend) : BackendTest(backend)
     [TestCase(1, 4, 33, 6, 4 * 70)]
     [TestCase(2, 8, 64, 9, 8 * 21)]
     [TestCase(1, 1, 70, 9, 133)]
+    [TestCase(2, 4, 33, 5, 4 * 70)] // prefill over several K panels of 128 columns, the last one partial
+    [TestCase(1, 1, 33, 5, 300)]
+    [TestCase(2, 4, 129, 67, 4 * 100)] // three X blocks, two weight blocks (the second of 3 rows), four K panels
     [TestCase(2, 4, 5, 130, 4 * 40)] // several 64-row weight blocks, the last one partial
     [TestCase(1, 1, 4, 131, 4 * 40)]
     [TestCase(2, 6, 5, 19, 6 * 50)] // user patterns: M not a power of two (device tile of 252 columns), 5-bit indices
