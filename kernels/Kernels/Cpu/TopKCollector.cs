@@ -49,8 +49,11 @@ public sealed class TopKCollector
             Shrink();
     }
 
-    /// <summary>The best min(k, added) columns as order composites, sorted in the order.</summary>
-    public ReadOnlySpan<ulong> Finish()
+    /// <summary>
+    /// The best min(k, added) columns as order composites, sorted in the order; the collector's own buffer, which the
+    /// caller may reorder (it is valid until the next <see cref="Reset"/>).
+    /// </summary>
+    public Span<ulong> Finish()
     {
         if (_count > _k)
             Shrink();

@@ -81,7 +81,7 @@ public static class AdaptiveDevice
                     int col = begin + i;
                     if (col < cols && machine.Measure(ctx, col) > 0.0)
                     {
-                        rankedW[at] = ctx.W(col) + 0f; // −0 as +0, as the order keys give it
+                        rankedW[at] = TruncationRules.WithoutNegativeZero(ctx.W(col)); // as the order keys give it
                         rankedCol[at] = col;
                         at++;
                     }

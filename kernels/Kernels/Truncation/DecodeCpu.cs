@@ -144,12 +144,20 @@ public static unsafe class DecodeCpu
 
     internal static int Pad(int n) => (n + Lanes - 1) & ~(Lanes - 1);
 
-    /// <summary>The top k (in the order) with their mass, those passing min-p, in column order, padded with e = 0.</summary>
-    internal static int GatherTopK(ReadOnlySpan<ulong> top, MassRule rule, RowScratch.Buffers b)
+    /// <summary>
+    /// The top k (order composites, reordered here) with their mass, those passing min-p, in column order, padded with
+    /// e = 0. A sort of the composites with their halves swapped (column first): k comes from the request and may be
+    /// large, so no quadratic sort.
+    /// </summary>
+    internal static int GatherTopK(Span<ulong> top, MassRule rule, RowScratch.Buffers b)
     {
+        foreach (ref ulong item in top)
+            item = SwapHalves(item);
+        top.Sort();
         int n = 0;
-        foreach (ulong item in top)
+        foreach (ulong swapped in top)
         {
+            ulong item = SwapHalves(swapped);
             float w = TopKCollector.W(item);
             float e = rule.Mass(w);
             if (e > 0f)
@@ -160,10 +168,11 @@ public static unsafe class DecodeCpu
                 n++;
             }
         }
-        SortByColumn(b, n);
         PadCandidates(b, n);
         return n;
     }
+
+    private static ulong SwapHalves(ulong item) => (item << 32) | (item >> 32);
 
     // Columns whose w can pass min-p (logits: a margin below log2(min-p) under the max; probabilities: the bound itself),
     // tested exactly; −1 when more than GatherLimit pass.
@@ -213,27 +222,6 @@ public static unsafe class DecodeCpu
         }
         for (; i < cols; i += Lanes)
             Vector256.Store(rule.Mass(Vector256.Load(w + i)), e + i);
-    }
-
-    private static void SortByColumn(RowScratch.Buffers b, int n)
-    {
-        // Insertion sort: n ≤ k, usually tens, and the candidates arrive in w order.
-        for (int i = 1; i < n; i++)
-        {
-            float w = b.CandidateW[i], e = b.CandidateE[i];
-            int col = b.CandidateCols[i];
-            int j = i - 1;
-            while (j >= 0 && b.CandidateCols[j] > col)
-            {
-                b.CandidateW[j + 1] = b.CandidateW[j];
-                b.CandidateE[j + 1] = b.CandidateE[j];
-                b.CandidateCols[j + 1] = b.CandidateCols[j];
-                j--;
-            }
-            b.CandidateW[j + 1] = w;
-            b.CandidateE[j + 1] = e;
-            b.CandidateCols[j + 1] = col;
-        }
     }
 
     private static void PadCandidates(RowScratch.Buffers b, int n)

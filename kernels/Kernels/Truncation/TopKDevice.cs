@@ -60,7 +60,7 @@ public static class TopKDevice
             int col = first + tid;
             if (col < cols)
             {
-                float w = ctx.W(col) + 0f; // −0 as +0, as the CPU side's order keys give it
+                float w = TruncationRules.WithoutNegativeZero(ctx.W(col)); // as the CPU side's order keys give it
                 if (threshold.Keeps(TruncationRules.OrderKey(w), col))
                 {
                     keptW[at] = w;

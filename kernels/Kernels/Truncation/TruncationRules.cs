@@ -41,9 +41,21 @@ public static class TruncationRules
     /// </summary>
     public static uint OrderKey(float w)
     {
-        uint bits = Interop.FloatAsInt(w + 0f);
+        uint bits = Interop.FloatAsInt(w);
+        bits = bits == NegativeZeroBits ? 0u : bits;
         return (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
     }
+
+    /// <summary>
+    /// w with −0 as +0. Not <c>w + 0f</c>: ILGPU folds that addition away, so −0 would stay −0 on CUDA and OpenCL.
+    /// </summary>
+    public static float WithoutNegativeZero(float w)
+    {
+        uint bits = Interop.FloatAsInt(w);
+        return bits == NegativeZeroBits ? 0f : w;
+    }
+
+    private const uint NegativeZeroBits = 0x80000000u;
 
     /// <summary>The float of an <see cref="OrderKey"/>.</summary>
     public static float FromOrderKey(uint key) =>
