@@ -41,14 +41,22 @@ internal static unsafe class AttentionVectors
     /// of 16 with AVX-512 (<see cref="CanDot4"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Dot4(float* q, float* k, int d)
+    public static Vector128<float> Dot4(float* q, float* k, int d) => Dot4<NoPrefetch>(q, k, d, null);
+
+    /// <summary>
+    /// <see cref="Dot4(float*, float*, int)"/> that also prefetches the 4·d floats from <paramref name="ahead"/>, four
+    /// lines per step, spread over the loads rather than in a burst that would fill the line-fill buffers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Dot4<TPrefetch>(float* q, float* k, int d, byte* ahead) where TPrefetch : struct, IPrefetch
     {
         var a0 = Vector512<float>.Zero;
         var a1 = Vector512<float>.Zero;
         var a2 = Vector512<float>.Zero;
         var a3 = Vector512<float>.Zero;
-        for (int c = 0; c < d; c += 16)
+        for (int c = 0; c < d; c += 16, ahead += 256)
         {
+            TPrefetch.Lines4(ahead);
             var x = Vector512.Load(q + c);
             a0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(k + c), a0);
             a1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(k + d + c), a1);
@@ -110,14 +118,20 @@ internal static unsafe class AttentionVectors
 
     /// <summary>y += Σ_t w_t·x_t over <paramref name="rows"/> rows of x, y held in registers for d = 64 and 128.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddRows(float* y, float* w, float* x, int rows, int d)
+    public static void AddRows(float* y, float* w, float* x, int rows, int d) => AddRows<NoPrefetch>(y, w, x, rows, d, null);
+
+    /// <summary><see cref="AddRows(float*, float*, float*, int, int)"/> that also prefetches rows·d floats from <paramref name="ahead"/>, one row's lines per row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddRows<TPrefetch>(float* y, float* w, float* x, int rows, int d, byte* ahead) where TPrefetch : struct, IPrefetch
     {
         if (Vector512.IsHardwareAccelerated && d == 128)
         {
             var a0 = Vector512.Load(y); var a1 = Vector512.Load(y + 16); var a2 = Vector512.Load(y + 32); var a3 = Vector512.Load(y + 48);
             var a4 = Vector512.Load(y + 64); var a5 = Vector512.Load(y + 80); var a6 = Vector512.Load(y + 96); var a7 = Vector512.Load(y + 112);
-            for (int t = 0; t < rows; t++, x += 128)
+            for (int t = 0; t < rows; t++, x += 128, ahead += 512)
             {
+                TPrefetch.Lines4(ahead);
+                TPrefetch.Lines4(ahead + 256);
                 var vw = Vector512.Create(w[t]);
                 a0 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x), a0);
                 a1 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 16), a1);
@@ -135,8 +149,9 @@ internal static unsafe class AttentionVectors
         if (Vector512.IsHardwareAccelerated && d == 64)
         {
             var a0 = Vector512.Load(y); var a1 = Vector512.Load(y + 16); var a2 = Vector512.Load(y + 32); var a3 = Vector512.Load(y + 48);
-            for (int t = 0; t < rows; t++, x += 64)
+            for (int t = 0; t < rows; t++, x += 64, ahead += 256)
             {
+                TPrefetch.Lines4(ahead);
                 var vw = Vector512.Create(w[t]);
                 a0 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x), a0);
                 a1 = Vector512.FusedMultiplyAdd(vw, Vector512.Load(x + 16), a1);
@@ -189,5 +204,37 @@ internal static unsafe class AttentionVectors
     {
         for (int c = 0; c < d; c++)
             y[c] = value;
+    }
+}
+
+/// <summary>Software prefetch of four consecutive 64-byte lines, or nothing: a type argument, so that the JIT drops it.</summary>
+internal unsafe interface IPrefetch
+{
+    /// <summary>Prefetches the lines at <paramref name="address"/> + 0, 64, 128 and 192 (a hint: never faults).</summary>
+    static abstract void Lines4(byte* address);
+}
+
+/// <summary>No prefetch.</summary>
+internal unsafe struct NoPrefetch : IPrefetch
+{
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Lines4(byte* address) { }
+}
+
+/// <summary>Prefetch into L1 (prefetcht0) where the CPU has SSE; nothing elsewhere.</summary>
+internal unsafe struct PrefetchL1 : IPrefetch
+{
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Lines4(byte* address)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(address);
+            Sse.Prefetch0(address + 64);
+            Sse.Prefetch0(address + 128);
+            Sse.Prefetch0(address + 192);
+        }
     }
 }

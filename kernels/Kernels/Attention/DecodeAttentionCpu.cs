@@ -8,11 +8,12 @@ namespace Kernels;
 
 /// <summary>
 /// The CPU side of decode attention. Work items are (sequence, key/value head, split): each reads its split of K and V
-/// exactly once, streaming, for all the Heads/KvHeads query heads that share the key/value head. Per chunk of
-/// ChunkKeys keys it scores every query against every key (the key row loaded once, in cache for the other queries),
-/// updates each query's running max and sum once, then reads the chunk's value rows once and accumulates every query's
-/// output. Splits (flash-decoding) give the cores enough items when Batch·KvHeads is small; their partial states are
-/// merged at the end, seeded with the learned sink.
+/// exactly once, streaming, for all the Heads/KvHeads query heads that share the key/value head. Per tile of
+/// <see cref="Tile"/> keys it scores every query against every key (the key row loaded once, in L1 for the other
+/// queries), updates each query's running max and sum once (online softmax), then reads the tile's value rows once and
+/// accumulates every query's output; both streams are prefetched <see cref="PrefetchBytes"/> ahead. Splits
+/// (flash-decoding, whole ChunkKeys chunks) give the cores enough items when Batch·KvHeads is small; their partial
+/// states are merged at the end, seeded with the learned sink.
 /// </summary>
 public static unsafe class DecodeAttentionCpu
 {
@@ -58,7 +59,7 @@ public static unsafe class DecodeAttentionCpu
         public void Run(int start, int end)
         {
             int group = args.Heads / args.KvHeads;
-            float[] rented = ArrayPool<float>.Shared.Rent(group * args.ChunkKeys);
+            float[] rented = ArrayPool<float>.Shared.Rent(group * Tile);
             try
             {
                 fixed (float* scores = rented)
@@ -80,7 +81,7 @@ public static unsafe class DecodeAttentionCpu
         where TDim : struct, IHeadDim
     {
         int d = default(TDim).Resolve(args.HeadDim);
-        int group = args.Heads / args.KvHeads, chunk = args.ChunkKeys, stride = d + 2;
+        int group = args.Heads / args.KvHeads, stride = d + 2;
         int head = item / args.Splits, split = item % args.Splits;
         int b = head / args.KvHeads, kvh = head % args.KvHeads;
         int length = args.HasLengths != 0 ? lengths[b] : args.Capacity;
@@ -100,33 +101,39 @@ public static unsafe class DecodeAttentionCpu
             return;
         }
         int first = split * args.SplitKeys, last = Math.Min(first + args.SplitKeys, length);
+        if (first >= last)
+            return;
         long kvBase = ((long)b * args.KvHeads + kvh) * args.Capacity * d;
         float* queries = q + ((long)b * args.Heads + kvh * group) * d;
-        for (int j0 = first; j0 < last; j0 += chunk)
+        float* keyEnd = k + kvBase + (long)last * d, valueEnd = v + kvBase + (long)last * d;
+        for (int j0 = first; j0 < last; j0 += Tile)
         {
-            int n = Math.Min(chunk, last - j0);
-            // Keys: every query of the group against each key row, read once from memory.
+            int n = Math.Min(Tile, last - j0);
+            // Keys: every query of the group against each key row, read once from memory (the first query's pass
+            // prefetches the rows PrefetchBytes ahead; the others find the tile in L1).
             float* key = k + kvBase + (long)j0 * d;
+            byte* ahead = Ahead(key, (long)n * d, keyEnd);
             int t = 0;
             if (AttentionVectors.CanDot4(d))
             {
                 var scale = Vector128.Create(args.Scale);
-                for (; t <= n - 4; t += 4, key += 4 * d)
+                for (; t <= n - 4; t += 4, key += 4 * d, ahead += 16 * d)
                 {
-                    for (int g = 0; g < group; g++)
-                        (AttentionVectors.Dot4(queries + g * d, key, d) * scale).Store(scores + g * chunk + t);
+                    (AttentionVectors.Dot4<PrefetchL1>(queries, key, d, ahead) * scale).Store(scores + t);
+                    for (int g = 1; g < group; g++)
+                        (AttentionVectors.Dot4(queries + g * d, key, d) * scale).Store(scores + g * Tile + t);
                 }
             }
             for (; t < n; t++, key += d)
             {
                 for (int g = 0; g < group; g++)
-                    scores[g * chunk + t] = Dot<TDim>(queries + g * d, key, d) * args.Scale;
+                    scores[g * Tile + t] = Dot<TDim>(queries + g * d, key, d) * args.Scale;
             }
-            // Softmax statistics, once per query per chunk.
+            // Softmax statistics, once per query per tile.
             for (int g = 0; g < group; g++)
             {
                 float* s = state + g * stride;
-                float* w = scores + g * chunk;
+                float* w = scores + g * Tile;
                 float max = Max(w, n, out bool poisoned);
                 if (poisoned || float.IsNaN(s[0]))
                 {
@@ -139,23 +146,36 @@ public static unsafe class DecodeAttentionCpu
                     new Span<float>(w, n).Clear(); // every score so far −inf: nothing to add
                     continue;
                 }
-                float alpha = s[0] == float.NegativeInfinity ? 0f : MathF.Exp(s[0] - next);
                 float sum = BlockAttentionCpu.Exponentiate(w, n, next);
-                s[1] = s[1] * alpha + sum;
-                s[0] = next;
-                if (alpha != 1f)
+                if (next == s[0])
+                    s[1] += sum; // the common case once the running max has settled: no exp, no rescale
+                else
+                {
+                    float alpha = s[0] == float.NegativeInfinity ? 0f : MathF.Exp(s[0] - next);
+                    s[1] = s[1] * alpha + sum;
+                    s[0] = next;
                     AttentionVectors.Scale(s + 2, s + 2, alpha, d);
+                }
             }
-            // Values: each row read once from memory, added into every query's output (ValueTile keeps the outputs
-            // in registers over a tile of rows that stays in L1 for the other queries of the group).
+            // Values: each row read once from memory into the first query's output (prefetching ahead), then from
+            // L1 into the other queries' outputs.
             float* values = v + kvBase + (long)j0 * d;
-            for (int t0 = 0; t0 < n; t0 += ValueTile)
-            {
-                int rows = Math.Min(ValueTile, n - t0);
-                for (int g = 0; g < group; g++)
-                    AttentionVectors.AddRows(state + g * stride + 2, scores + g * chunk + t0, values + (long)t0 * d, rows, d);
-            }
+            AttentionVectors.AddRows<PrefetchL1>(state + 2, scores, values, n, d, Ahead(values, (long)n * d, valueEnd));
+            for (int g = 1; g < group; g++)
+                AttentionVectors.AddRows(state + g * stride + 2, scores + g * Tile, values, n, d);
         }
+    }
+
+    /// <summary>
+    /// Where to prefetch while reading <paramref name="count"/> floats from <paramref name="rows"/>: PrefetchBytes
+    /// ahead, or the rows themselves when that would pass <paramref name="end"/> (the item's last row), so that no
+    /// prefetch leaves the range the item reads.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* Ahead(float* rows, long count, float* end)
+    {
+        byte* ahead = (byte*)rows + PrefetchBytes;
+        return ahead + count * sizeof(float) <= (byte*)end ? ahead : (byte*)rows;
     }
 
     /// <summary>Folds each row's splits into (O, LSE), seeded with the sink logit.</summary>
@@ -246,7 +266,17 @@ public static unsafe class DecodeAttentionCpu
         return AttentionVectors.Dot(a, b, d);
     }
 
-    /// <summary>Value rows per register tile: 16 rows of d = 128 are 8 KB, in L1 for every query of a GQA group.</summary>
-    private const int ValueTile = 16;
+    /// <summary>
+    /// Keys per tile: the tile's scores, softmax update and value rows are done before the next tile's keys are read,
+    /// so the K and V streams advance together in 8 KB steps (d = 128) and the tile stays in L1 for a GQA group.
+    /// </summary>
+    private const int Tile = 16;
+
+    /// <summary>
+    /// Software prefetch distance. One core alone cannot keep enough lines in flight to reach the memory bandwidth
+    /// with the hardware prefetchers only (measured: ~12 GB/s a core here); prefetching 4 KB ahead, spread over the
+    /// loads, brought decode from 0.91 to ~1.0 of a plain read loop.
+    /// </summary>
+    private const int PrefetchBytes = 4096;
 
 }

@@ -117,6 +117,41 @@ public sealed class DecodeAttentionTests(Backend backend) : BackendTest(backend)
         Assert.Throws<ArgumentOutOfRangeException>(() => DecodeAttention64.Run(Runtime, q, k, v, state.Output, state.Lse, shape, new[] { 101, 1, 1 }));
     }
 
+    [Test]
+    public void InfiniteScoresAndBadSinksGiveTheDocumentedRows()
+    {
+        // 300 keys: several tiles, a ragged last tile (Dot4 rows and the scalar tail) and, on cpu, two splits.
+        var shape = new DecodeShape(2, 4, 2, 300, 128);
+        var (q, k, v) = Inputs(shape, seed: 21);
+        var lengths = new[] { 300, 299 };
+        // Sequence 0, kv head 1 (query heads 2 and 3), key 290, component 7 = +inf with q > 0 there: a +inf score.
+        k[((0 * 2 + 1) * 300 + 290) * 128 + 7] = float.PositiveInfinity;
+        q[(0 * 4 + 2) * 128 + 7] = q[(0 * 4 + 3) * 128 + 7] = 0.75f;
+        // Sequence 1, kv head 0 (query heads 0 and 1), key 297 (the scalar tail), component 3 = −inf with q > 0: a −inf
+        // score, a key that gets weight 0 and leaves the row finite.
+        k[((1 * 2 + 0) * 300 + 297) * 128 + 3] = float.NegativeInfinity;
+        q[(1 * 4 + 0) * 128 + 3] = q[(1 * 4 + 1) * 128 + 3] = 0.5f;
+        var sinks = new[] { float.NaN, float.PositiveInfinity, 0.5f, float.NegativeInfinity };
+
+        var plain = new AttentionState(shape.Rows, 128);
+        DecodeAttention128.Run(Runtime, q, k, v, plain.Output, plain.Lse, shape, lengths);
+        BlockAttentionTests.Check(plain, Reference(q, k, v, shape, lengths, null), "±inf scores");
+        bool[] nanRows = { false, false, true, true, false, false, false, false };
+        for (int row = 0; row < shape.Rows; row++)
+        {
+            Assert.That(float.IsNaN(plain.Lse[row]), Is.EqualTo(nanRows[row]), $"LSE row {row}");
+            Assert.That(plain.Output.Skip(row * 128).Take(128).All(x => nanRows[row] ? float.IsNaN(x) : float.IsFinite(x)), $"O row {row}");
+        }
+
+        var sunk = new AttentionState(shape.Rows, 128);
+        DecodeAttentionSink128.Run(Runtime, q, k, v, sunk.Output, sunk.Lse, shape, lengths, sinks);
+        BlockAttentionTests.Check(sunk, Reference(q, k, v, shape, lengths, sinks), "±inf scores and NaN / +inf sinks");
+        // Heads 0 and 1 (NaN and +inf sinks) are NaN in both sequences; head 2 and 3 of sequence 0 read the +inf score.
+        bool[] sunkNan = { true, true, true, true, true, true, false, false };
+        for (int row = 0; row < shape.Rows; row++)
+            Assert.That(float.IsNaN(sunk.Lse[row]), Is.EqualTo(sunkNan[row]), $"LSE row {row} with sinks");
+    }
+
     internal static (float[] Q, float[] K, float[] V) Inputs(DecodeShape shape, int seed) =>
         (TestData.Logits((int)shape.QueryElements, seed, 1.0),
          TestData.Logits((int)shape.CacheElements, seed + 1, 1.0),

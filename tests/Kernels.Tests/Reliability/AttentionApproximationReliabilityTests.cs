@@ -108,6 +108,35 @@ public sealed class AttentionApproximationReliabilityTests(Backend backend) : Ba
     }
 
     [Test]
+    public void HyperAttentionNaNKeyOrValueRowReachesTheRowsThatAttendToIt()
+    {
+        // One bucket (r = 0): the stable sort keeps the order, so block i holds keys and queries 8i…8i + 7.
+        var shape = new AttentionShape(2, 1, 40, 40, D);
+        var q = TestData.Logits((int)shape.QueryElements, 7);
+        var k = TestData.Logits((int)shape.KeyElements, 8);
+        var v = TestData.Logits((int)shape.KeyElements, 9);
+        k[19 * D + 5] = float.NaN; // key 19: block 2
+        v[27 * D + 3] = float.NaN; // value 27, component 3: block 3
+        var output = new float[shape.QueryElements];
+        var lse = new float[shape.Rows];
+        var diagonal = new HyperAttention(D, new HyperAttentionOptions { HashBits = 0, BlockSize = 8, SampleSize = 0, MinSeqLen = 0 });
+        diagonal.Run(Runtime, q, k, v, output, lse, shape, causal: false);
+        for (int row = 0; row < shape.Rows; row++)
+        {
+            int block = row % 40 / 8;
+            var o = output.Skip(row * D).Take(D).ToArray();
+            Assert.That(float.IsNaN(lse[row]), Is.EqualTo(block == 2), $"LSE row {row}");
+            for (int c = 0; c < D; c++)
+                Assert.That(float.IsNaN(o[c]), Is.EqualTo(block == 2 || (block == 3 && c == 3)), $"O row {row} component {c}");
+        }
+
+        // With 400 residual samples per head key 19 is drawn (fixed key), so every row reads the NaN key.
+        var sampled = new HyperAttention(D, new HyperAttentionOptions { HashBits = 0, BlockSize = 8, SampleSize = 400, MinSeqLen = 0 });
+        sampled.Run(Runtime, q, k, v, output, lse, shape, causal: false);
+        Assert.That(lse, Is.All.NaN, "a sampled NaN key reaches every row");
+    }
+
+    [Test]
     public void HyperAttentionWithoutKeysGivesEmptyRows()
     {
         // Non-causal, no keys, above and below MinSeqLen: O = 0 and LSE = −inf (the empty state), never NaN.
