@@ -13,7 +13,7 @@ namespace Kernels;
 /// </summary>
 public static unsafe class AdaptiveCpu
 {
-    // Kept sets up to this size are drawn from the gathered columns (sorted by column by insertion), larger ones densely.
+    // Kept sets up to this size are drawn from the gathered columns (sorted by column), larger ones densely.
     private const int GatherLimit = 256;
 
     /// <summary>Samples every row with transform <typeparamref name="T"/>.</summary>

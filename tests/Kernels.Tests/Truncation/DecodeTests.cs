@@ -156,7 +156,7 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
         var random = new System.Random(5);
         int rows = IsEmulated ? 24 : 6000, launches = IsEmulated ? 1 : 3;
         int checkedRows = 0;
-        // 17 and up reach the CPU pass's vector loop and its batched top-k admissions.
+        // 17 and up reach the CPU pass's vector loop (33 and up with top-k on, and its batched admissions).
         int[] vocabularies = { 2, 3, 5, 8, 13, 17, 33, 100 };
         foreach (int cols in vocabularies)
         {
@@ -200,14 +200,15 @@ public sealed class DecodeTests(Backend backend) : BackendTest(backend)
         var four = Launch(allEqual, rows, cols, new Settings(1f, 4, 1f, 0f), r => new RngKey(2, (uint)r), 0, null, TruncationRules.MaxRounds);
         Assert.That(four, Is.All.InRange(0, 3));
         Assert.That(four.Distinct().Count(), Is.EqualTo(4), "all four kept columns are drawn over 64 rows");
-        // −0 and +0 are one value: top-1 of (−0, +0, −0, −1, …) keeps column 0 on every backend.
+        // −0 and +0 are one value: top-1 of (−0, −0, +0, −1, …) keeps column 0 and top-2 columns 0 and 1 on every backend.
         var zeros = Enumerable.Repeat(-1f, rows * cols).ToArray();
         for (int r = 0; r < rows; r++)
-            (zeros[r * cols], zeros[r * cols + 1], zeros[r * cols + 2]) = (-0f, 0f, -0f);
+            (zeros[r * cols], zeros[r * cols + 1], zeros[r * cols + 2]) = (-0f, -0f, 0f);
         Assert.That(Launch(zeros, rows, cols, new Settings(1f, 1, 1f, 0f), r => new RngKey(4, (uint)r), 0, null, TruncationRules.MaxRounds),
             Is.All.EqualTo(0), "signed zeros: top-1");
         var two = Launch(zeros, rows, cols, new Settings(1f, 2, 1f, 0f), r => new RngKey(4, (uint)r), 0, null, TruncationRules.MaxRounds);
         Assert.That(two, Is.All.AnyOf(0, 1), "signed zeros: top-2");
+        Assert.That(two.Distinct().Count(), Is.EqualTo(2), "signed zeros: both kept columns drawn over 64 rows");
     }
 
     [Test]
