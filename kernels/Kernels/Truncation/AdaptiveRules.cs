@@ -53,10 +53,14 @@ public static class AdaptiveRules
     public static bool ValidAlpha(float alpha) => !float.IsNaN(alpha) && alpha >= 0f && alpha <= 1f;
 
     /// <summary>Whether per-row Mirostat parameters are in their domains: τ ≥ 0, η ≥ 0 and μ finite.</summary>
-    public static bool ValidMirostat(float tau, float eta, float mu) =>
-        !float.IsNaN(tau) && !float.IsNaN(eta) && !float.IsNaN(mu) && // explicit: PoCL 3.1 lets NaN through the compares
-        tau >= 0f && tau < float.PositiveInfinity && eta >= 0f && eta < float.PositiveInfinity &&
-        mu > float.NegativeInfinity && mu < float.PositiveInfinity;
+    public static bool ValidMirostat(float tau, float eta, float mu) => ValidRate(tau) && ValidRate(eta) && ValidMu(mu);
+
+    /// <summary>Whether a Mirostat target surprise τ or learning rate η is in its domain: finite and non-negative.</summary>
+    public static bool ValidRate(float value) =>
+        !float.IsNaN(value) && value >= 0f && value < float.PositiveInfinity; // explicit NaN: PoCL 3.1 lets NaN through the compares
+
+    /// <summary>Whether a Mirostat μ is in its domain: finite.</summary>
+    public static bool ValidMu(float mu) => !float.IsNaN(mu) && mu > float.NegativeInfinity && mu < float.PositiveInfinity;
 
     /// <summary>−p log2 p of a column with w = <paramref name="w"/> (0 when p = 0).</summary>
     public static double Entropy(float w, float max, double total, double log2Total)

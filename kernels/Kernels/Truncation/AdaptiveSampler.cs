@@ -163,9 +163,9 @@ public sealed unsafe class AdaptiveSampler
         PerRowValues.Check(temperatures[..(Temperature == TemperatureMode.PerRow ? rows : 0)], PerRowValues.ValidTemperature, PerRowValues.TemperatureDomain, nameof(temperatures));
         if (IsMirostat)
         {
-            PerRowValues.Check(tau[..rows], t => !float.IsNaN(t) && t >= 0f && t < float.PositiveInfinity, "finite and non-negative", nameof(tau));
-            PerRowValues.Check(eta[..rows], h => !float.IsNaN(h) && h >= 0f && h < float.PositiveInfinity, "finite and non-negative", nameof(eta));
-            PerRowValues.Check(mu[..rows], float.IsFinite, "finite", nameof(mu));
+            PerRowValues.Check(tau[..rows], AdaptiveRules.ValidRate, "finite and non-negative", nameof(tau));
+            PerRowValues.Check(eta[..rows], AdaptiveRules.ValidRate, "finite and non-negative", nameof(eta));
+            PerRowValues.Check(mu[..rows], AdaptiveRules.ValidMu, "finite", nameof(mu));
         }
         else
             PerRowValues.Check(alpha[..rows], AdaptiveRules.ValidAlpha, "in [0, 1]", nameof(alpha));

@@ -160,8 +160,8 @@ public static unsafe class RowPass
         Vector256<float> max = stats.Max, max2 = max, min = stats.Min, min2 = min, nan = stats.Nan;
         for (; i <= last; i += 2 * Lanes)
         {
-            var a = x.Transformed<T>(i, Vector256.Create(i) + Vector256<int>.Indices) * scale;
-            var b = x.Transformed<T>(i + Lanes, Vector256.Create(i + Lanes) + Vector256<int>.Indices) * scale;
+            var a = Scaled<T, TIn>(x, i, scale);
+            var b = Scaled<T, TIn>(x, i + Lanes, scale);
             nan |= Avx.IsSupported ? Avx.Compare(a, b, FloatComparisonMode.UnorderedNonSignaling) : ~Vector256.Equals(a, a) | ~Vector256.Equals(b, b);
             max = Vector256.MaxNative(max, a);
             max2 = Vector256.MaxNative(max2, b);
@@ -195,12 +195,19 @@ public static unsafe class RowPass
     {
         for (int at = i; at < i + 2 * Lanes; at += Lanes)
         {
-            var w = x.Transformed<T>(at, Vector256.Create(at) + Vector256<int>.Indices) * scale;
+            var w = Scaled<T, TIn>(x, at, scale);
             Add(collector, w, at, Vector256.GreaterThan(w, threshold).ExtractMostSignificantBits());
             threshold = Vector256.Create(collector.Threshold);
         }
         return threshold;
     }
+
+    // w of the eight columns from i (all inside the row): Transform(x)·scale.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Scaled<T, TIn>(TIn x, int i, Vector256<float> scale)
+        where T : struct, ILogitTransform
+        where TIn : struct, IInput =>
+        x.Transformed<T>(i, Vector256.Create(i) + Vector256<int>.Indices) * scale;
 
     // Eight columns from i, any of them past the end: those lanes hold −inf.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
