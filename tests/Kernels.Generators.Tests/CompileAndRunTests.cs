@@ -295,4 +295,39 @@ public sealed class CompileAndRunTests
             }
         }
     }
+
+    /// <summary>
+    /// The sixteen-lane form (the softmax's AVX-512 pass) against the eight-lane form on each half: the same bits on
+    /// AVX-512 hardware, where both run the same instructions; Clipped is outside the subset and runs as two halves.
+    /// </summary>
+    [Test]
+    public void WideTransformsMatchTheirEightLaneForm([Values("T0", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12", "T13", "Clipped")] string kernel)
+    {
+        var type = Kernel(kernel).GetNestedType("GeneratedTransform")!;
+        object transform = Activator.CreateInstance(type)!;
+        var narrow = type.GetMethod("Apply", new[] { typeof(Vector256<float>), typeof(Vector256<int>) })!;
+        var wide = type.GetMethod("Apply", new[] { typeof(Vector512<float>), typeof(Vector512<int>) })!;
+        var groups = Lanes().ToArray();
+        for (int g = 0; g + 1 < groups.Length; g += 2)
+        {
+            var (x0, c0) = groups[g];
+            var (x1, c1) = groups[g + 1];
+            var result = (Vector512<float>)wide.Invoke(transform, new object[]
+            {
+                Vector512.Create(Vector256.Create(x0), Vector256.Create(x1)), Vector512.Create(Vector256.Create(c0), Vector256.Create(c1)),
+            })!;
+            var lo = (Vector256<float>)narrow.Invoke(transform, new object[] { Vector256.Create(x0), Vector256.Create(c0) })!;
+            var hi = (Vector256<float>)narrow.Invoke(transform, new object[] { Vector256.Create(x1), Vector256.Create(c1) })!;
+            for (int lane = 0; lane < 16; lane++)
+            {
+                float expected = lane < 8 ? lo.GetElement(lane) : hi.GetElement(lane - 8);
+                float actual = result.GetElement(lane);
+                string what = $"{kernel}: x = {(lane < 8 ? x0[lane] : x1[lane - 8]):R}";
+                if (System.Runtime.Intrinsics.X86.Avx512F.VL.IsSupported || float.IsNaN(expected))
+                    Assert.That(BitConverter.SingleToInt32Bits(actual), Is.EqualTo(BitConverter.SingleToInt32Bits(expected)), what);
+                else
+                    Assert.That(actual, Is.EqualTo(expected).Within(2e-6 * Math.Max(1.0, Math.Abs(expected))), what);
+            }
+        }
+    }
 }

@@ -220,6 +220,26 @@ public sealed class GeneratedSourceTests
     }
 
     [Test]
+    public void SoftCapHasASixteenLaneForm()
+    {
+        string text = Generate(Declare("Transform = nameof(SoftCap)", "static float SoftCap(float x) => 30f * MathF.Tanh(x / 30f);"));
+        int start = text.IndexOf("public global::System.Runtime.Intrinsics.Vector512<float> Apply(", System.StringComparison.Ordinal);
+        Assert.That(start, Is.GreaterThanOrEqualTo(0));
+        string body = text[start..text.IndexOf("/// <inheritdoc/>", start, System.StringComparison.Ordinal)];
+        Assert.That(body, Does.Contain("global::Kernels.Cpu.VectorMath.Tanh("));
+        Assert.That(body, Does.Contain("Vector512.Create(30f)"));
+        Assert.That(body, Does.Not.Contain("Vector256"));
+    }
+
+    [Test]
+    public void ScalarTransformRunsSixteenLanesAsTwoHalves()
+    {
+        string text = Generate(Declare("Transform = nameof(F)", "static float F(float x, int column) => float.IsNaN(x) ? 0f : x;"));
+        Assert.That(text, Does.Contain("Vector512<float> Apply(global::System.Runtime.Intrinsics.Vector512<float> x, global::System.Runtime.Intrinsics.Vector512<int> columns) => " +
+            "global::System.Runtime.Intrinsics.Vector512.Create(Apply(global::System.Runtime.Intrinsics.Vector512.GetLower(x)"));
+    }
+
+    [Test]
     public void ColumnDependentMaskTransform()
     {
         string text = Generate(Declare("Transform = nameof(Penalty)",

@@ -17,7 +17,8 @@ internal static class Generated
 
     public const string TransformName = "GeneratedTransform";
 
-    private const string Vector = "global::System.Runtime.Intrinsics.Vector256";
+    private const string Vector = VectorTranslator.VectorType;
+    private const string Wide = "global::System.Runtime.Intrinsics.Vector512";
 
     /// <summary>
     /// Adds one declaration's file, <c>{MetadataName}.{family}.g.cs</c>, written by <paramref name="writeMembers"/> inside
@@ -69,12 +70,15 @@ internal static class Generated
         w.Open($"public readonly struct {TransformName} : global::Kernels.ILogitTransform");
         string vectorSignature = $"{Vector}<float> {VectorTranslator.XName}, {Vector}<int> {VectorTranslator.ColumnsName}";
         string contextSignature = $"{vectorSignature}, {Vector}<float> {VectorTranslator.ContextName}, {Vector}<float> {VectorTranslator.ParameterName}";
+        string wideSignature = $"{Wide}<float> {VectorTranslator.XName}, {Wide}<int> {VectorTranslator.ColumnsName}";
         if (transform is null)
         {
             w.Line("/// <inheritdoc/>");
             w.Line("public float Apply(float x, int column) => x;");
             w.Line("/// <inheritdoc/>");
             w.Line($"public {Vector}<float> Apply({vectorSignature}) => x;");
+            w.Line("/// <inheritdoc/>");
+            w.Line($"public {Wide}<float> Apply({wideSignature}) => x;");
             w.Line("/// <inheritdoc/>");
             w.Line("public float Apply(float x, int column, float context, float parameter) => x;");
             w.Line("/// <inheritdoc/>");
@@ -97,6 +101,19 @@ internal static class Generated
             w.Line($"public {Vector}<float> Apply({vectorSignature}) => Apply(x, columns, {Vector}<float>.Zero, {Vector}<float>.Zero);");
         else
             w.Line($"public {Vector}<float> Apply({contextSignature}) => Apply(x, columns);");
+        // Sixteen lanes: the translated body again at Vector512 (its calls exist at both widths) when the function takes
+        // no context; otherwise two eight-lane halves.
+        w.Line("/// <inheritdoc/>");
+        if (transform.Vector is { } wide && !transform.TakesContext)
+        {
+            w.Open($"public {Wide}<float> Apply({wideSignature})");
+            foreach (var statement in wide.Statements)
+                w.Line(statement.Replace(Vector, Wide));
+            w.Line($"return {wide.Result.Replace(Vector, Wide)};");
+            w.Close();
+        }
+        else
+            w.Line($"public {Wide}<float> Apply({wideSignature}) => {Wide}.Create(Apply({Wide}.GetLower(x), {Wide}.GetLower(columns)), Apply({Wide}.GetUpper(x), {Wide}.GetUpper(columns)));");
         w.Line("/// <inheritdoc/>");
         w.Open($"public {Vector}<float> Apply({(transform.TakesContext ? contextSignature : vectorSignature)})");
         if (transform.Vector is { } body)

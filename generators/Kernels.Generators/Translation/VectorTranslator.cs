@@ -19,7 +19,12 @@ namespace Kernels.Generators.Translation;
 /// </summary>
 internal sealed class VectorTranslator
 {
-    private const string V = "global::System.Runtime.Intrinsics.Vector256";
+    /// <summary>
+    /// The vector type the translation is written in. Every call it emits also exists for Vector512 (VectorMath
+    /// included), so the emitter derives the sixteen-lane form by replacing this name.
+    /// </summary>
+    public const string VectorType = "global::System.Runtime.Intrinsics.Vector256";
+    private const string V = VectorType;
     private const string VectorMath = "global::Kernels.Cpu.VectorMath";
 
     /// <summary>The generated parameter names of the vector <c>Apply</c>.</summary>

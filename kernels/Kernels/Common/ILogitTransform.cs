@@ -20,6 +20,12 @@ public interface ILogitTransform
     /// <summary>Applies the function to eight logits whose columns are <paramref name="columns"/>.</summary>
     Vector256<float> Apply(Vector256<float> x, Vector256<int> columns);
 
+    /// <summary>
+    /// Applies the function to sixteen logits whose columns are <paramref name="columns"/> (the AVX-512 paths; a
+    /// function outside the vectorised subset runs as two eight-lane halves).
+    /// </summary>
+    Vector512<float> Apply(Vector512<float> x, Vector512<int> columns);
+
     /// <summary>Applies the function to one logit with its element context and its row's parameter.</summary>
     float Apply(float x, int column, float context, float parameter);
 
@@ -35,6 +41,9 @@ public readonly struct IdentityTransform : ILogitTransform
 
     /// <inheritdoc/>
     public Vector256<float> Apply(Vector256<float> x, Vector256<int> columns) => x;
+
+    /// <inheritdoc/>
+    public Vector512<float> Apply(Vector512<float> x, Vector512<int> columns) => x;
 
     /// <inheritdoc/>
     public float Apply(float x, int column, float context, float parameter) => x;

@@ -17,26 +17,52 @@ public static class VectorMath
     private const float MaxArgument = 88.72283f;
     // Below ln(2^-125) the exponent trick would leave the normal range: flush to 0 there.
     private const float MinArgument = -86.64f;
+    // 1.5·2^23 + 127: a float of that size has unit ulp, so x·log2 e + RoundingBias rounds x·log2 e to an integer n
+    // and holds n + 127 in its low mantissa bits.
+    private const float RoundingBias = 12583039f;
 
     /// <summary>e^x per lane; −inf gives 0, NaN gives NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Exp(Vector256<float> x)
+    public static Vector256<float> Exp(Vector256<float> x) => Exp(new Lanes8(x)).Value;
+
+    /// <summary><see cref="Exp(Vector256{float})"/> on sixteen lanes (AVX-512).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Exp(Vector512<float> x) => Exp(new Lanes16(x)).Value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Exp<T>(T x) where T : struct, ILanes<T>
     {
-        var result = ExpCore(Vector256.Min(x, Vector256.Create(MaxArgument)), x);
-        result = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(MaxArgument)), Vector256.Create(float.PositiveInfinity), result);
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
+        var result = ExpCore(T.Min(x, T.Create(MaxArgument)), x);
+        result = T.Select(T.GreaterThan(x, T.Create(MaxArgument)), T.Create(float.PositiveInfinity), result);
+        return T.Select(T.IsNumber(x), result, x);
     }
 
     /// <summary>e^x for x ≤ 0 and not NaN (softmax after subtracting the max): skips the overflow and NaN cases.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ExpNonPositive(Vector256<float> x) => ExpCore(new Lanes8(x), new Lanes8(x)).Value;
+    public static Vector256<float> ExpNonPositive(Vector256<float> x) => ExpNonPositiveCore(new Lanes8(x)).Value;
 
     /// <summary><see cref="ExpNonPositive(Vector256{float})"/> on sixteen lanes (AVX-512).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ExpNonPositive(Vector512<float> x) => ExpCore(new Lanes16(x), new Lanes16(x)).Value;
+    public static Vector512<float> ExpNonPositive(Vector512<float> x) => ExpNonPositiveCore(new Lanes16(x)).Value;
 
+    /// <summary>
+    /// The softmax exponential, the hottest loop of the family (compute-bound on two cores): the same reduction and
+    /// polynomial as <see cref="ExpCore{T}"/>, but x ≤ 0 needs no clamp, and the rounding of n = round(x·log2 e) also
+    /// yields 2^n — adding <see cref="RoundingBias"/> leaves n + 127 in the low mantissa bits, one shift from the
+    /// exponent field. About a third fewer instructions; lanes below the underflow bound (−inf included) give 0.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ExpCore(Vector256<float> x, Vector256<float> original) => ExpCore(new Lanes8(x), new Lanes8(original)).Value;
+    private static T ExpNonPositiveCore<T>(T x) where T : struct, ILanes<T>
+    {
+        var t = T.FusedMultiplyAdd(x, T.Create(Log2E), T.Create(RoundingBias));
+        var scale = T.LowBitsToExponent(t);
+        var n = T.Add(t, T.Create(-RoundingBias));
+        var r = T.FusedMultiplyAdd(n, T.Create(-Ln2Hi), x);
+        r = T.FusedMultiplyAdd(n, T.Create(-Ln2Lo), r);
+        // e^x = 2^n·(1 + q), q = r + r²·p(r).
+        var q = T.FusedMultiplyAdd(Polynomial(r), T.Multiply(r, r), r);
+        return T.ZeroWhereBelow(T.FusedMultiplyAdd(q, scale, scale), x, T.Create(MinArgument));
+    }
 
     /// <summary>
     /// The polynomial and exponent scaling, written once for every vector width, for x ≤ <see cref="MaxArgument"/>;
@@ -49,20 +75,30 @@ public static class VectorMath
         var n = T.Round(T.Multiply(clamped, T.Create(Log2E)));
         var r = T.FusedMultiplyAdd(n, T.Create(-Ln2Hi), clamped);
         r = T.FusedMultiplyAdd(n, T.Create(-Ln2Lo), r);
+        var p = T.Add(T.FusedMultiplyAdd(Polynomial(r), T.Multiply(r, r), r), T.Create(1f));
+        // 2^n by adding n to the exponent field; n stays within [-125, 128] after the clamp.
+        return T.ZeroWhereBelow(T.ScaleByPowerOfTwo(p, n), original, T.Create(MinArgument));
+    }
+
+    /// <summary>p(r) with e^r ≈ 1 + r + r²·p(r) on [−ln2/2, ln2/2] (Cephes expf).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Polynomial<T>(T r) where T : struct, ILanes<T>
+    {
         var p = T.Create(1.9875691500E-4f);
         p = T.FusedMultiplyAdd(p, r, T.Create(1.3981999507E-3f));
         p = T.FusedMultiplyAdd(p, r, T.Create(8.3334519073E-3f));
         p = T.FusedMultiplyAdd(p, r, T.Create(4.1665795894E-2f));
         p = T.FusedMultiplyAdd(p, r, T.Create(1.6666665459E-1f));
-        p = T.FusedMultiplyAdd(p, r, T.Create(5.0000001201E-1f));
-        p = T.Add(T.FusedMultiplyAdd(p, T.Multiply(r, r), r), T.Create(1f));
-        // 2^n by adding n to the exponent field; n stays within [-125, 128] after the clamp.
-        return T.ZeroWhereBelow(T.ScaleByPowerOfTwo(p, n), original, T.Create(MinArgument));
+        return T.FusedMultiplyAdd(p, r, T.Create(5.0000001201E-1f));
     }
 
     /// <summary>Natural logarithm per lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Log(Vector256<float> x) => Vector256.Log(x);
+
+    /// <summary>Natural logarithm on sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Log(Vector512<float> x) => Vector512.Log(x);
 
     /// <summary>
     /// tanh per lane: a [13/6] rational approximation on [−7.905, 7.905] (beyond, tanh rounds to ±1 in float), max
@@ -70,37 +106,36 @@ public static class VectorMath
     /// reciprocal: cheap enough to fuse before a softmax. NaN gives NaN.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Tanh(Vector256<float> x)
+    public static Vector256<float> Tanh(Vector256<float> x) => Tanh(new Lanes8(x)).Value;
+
+    /// <summary><see cref="Tanh(Vector256{float})"/> on sixteen lanes (AVX-512).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Tanh(Vector512<float> x) => Tanh(new Lanes16(x)).Value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Tanh<T>(T x) where T : struct, ILanes<T>
     {
-        var bound = Vector256.Create(7.90531110763549805f);
-        x = Vector256.Min(Vector256.Max(x, -bound), bound);
-        var x2 = x * x;
-        var p = Vector256.Create(-2.76076847742355e-16f);
-        p = Vector256.FusedMultiplyAdd(p, x2, Vector256.Create(2.00018790482477e-13f));
-        p = Vector256.FusedMultiplyAdd(p, x2, Vector256.Create(-8.60467152213735e-11f));
-        p = Vector256.FusedMultiplyAdd(p, x2, Vector256.Create(5.12229709037114e-08f));
-        p = Vector256.FusedMultiplyAdd(p, x2, Vector256.Create(1.48572235717979e-05f));
-        p = Vector256.FusedMultiplyAdd(p, x2, Vector256.Create(6.37261928875436e-04f));
-        p = Vector256.FusedMultiplyAdd(p, x2, Vector256.Create(4.89352455891786e-03f));
-        var q = Vector256.Create(1.19825839466702e-06f);
-        q = Vector256.FusedMultiplyAdd(q, x2, Vector256.Create(1.18534705686654e-04f));
-        q = Vector256.FusedMultiplyAdd(q, x2, Vector256.Create(2.26843463243900e-03f));
-        q = Vector256.FusedMultiplyAdd(q, x2, Vector256.Create(4.89352518554385e-03f));
-        return p * x * Reciprocal(q);
+        // The clamp is the x86 min/max (one instruction each, where the IEEE ones take three), which return their second
+        // operand when either is NaN: with x second, a NaN passes through both, and the polynomials keep it NaN.
+        var c = T.Min(T.Create(7.90531110763549805f), T.Max(T.Create(-7.90531110763549805f), x));
+        var x2 = T.Multiply(c, c);
+        var p = T.Create(-2.76076847742355e-16f);
+        p = T.FusedMultiplyAdd(p, x2, T.Create(2.00018790482477e-13f));
+        p = T.FusedMultiplyAdd(p, x2, T.Create(-8.60467152213735e-11f));
+        p = T.FusedMultiplyAdd(p, x2, T.Create(5.12229709037114e-08f));
+        p = T.FusedMultiplyAdd(p, x2, T.Create(1.48572235717979e-05f));
+        p = T.FusedMultiplyAdd(p, x2, T.Create(6.37261928875436e-04f));
+        p = T.FusedMultiplyAdd(p, x2, T.Create(4.89352455891786e-03f));
+        var q = T.Create(1.19825839466702e-06f);
+        q = T.FusedMultiplyAdd(q, x2, T.Create(1.18534705686654e-04f));
+        q = T.FusedMultiplyAdd(q, x2, T.Create(2.26843463243900e-03f));
+        q = T.FusedMultiplyAdd(q, x2, T.Create(4.89352518554385e-03f));
+        return T.Multiply(T.Multiply(p, c), T.Reciprocal(q));
     }
 
-    /// <summary>
-    /// 1/d to about 2^-23 relative: the hardware estimate refined by one Newton step where AVX has it (a division blocks
-    /// the divider for several cycles per vector, which a fused transform would pay on every element), else 1/d.
-    /// </summary>
+    /// <summary>1/d to about 2^-23 relative: the hardware estimate refined by one Newton step where AVX has it, else 1/d.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Reciprocal(Vector256<float> d)
-    {
-        if (!Avx.IsSupported)
-            return Vector256<float>.One / d;
-        var r = Avx.Reciprocal(d);
-        return r * Vector256.FusedMultiplyAdd(-d, r, Vector256.Create(2f));
-    }
+    public static Vector256<float> Reciprocal(Vector256<float> d) => Lanes8.Reciprocal(new Lanes8(d)).Value;
 
     /// <summary>Lane-wise maximum, ignoring NaN ordering (callers detect NaN separately).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -67,37 +67,18 @@ public static unsafe class SoftmaxCpu
         }
     }
 
-    // Fully optimised at first call: a row method runs only rows-times per launch, too few for tiering to promote it.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Each pass is its own fully optimised method: a row method runs only rows-times per launch, too few for tiering
+    // to promote it, and one method holding every pass would exhaust the JIT's inlining budget (the exp and a fused
+    // transform inline dozens of lane operations), leaving calls in the hot loops.
     private static void SoftmaxRow<T, TMask>(in Reader<T, TMask> reader, float* y, float* scratch, bool streaming, SoftmaxArgs args)
         where T : struct, ILogitTransform
         where TMask : struct, IMask
     {
         int cols = args.Cols;
-        int full = cols - cols % Lanes;
         var output = (SoftmaxOutput)args.Output;
         // z is staged in the scratch row (null for log-sum-exp, which recomputes it), so the input is read and transformed once.
-        bool staged = scratch != null;
-
-        // Pass 1: z, its max, and whether the row holds NaN. Full vectors first, then one padded tail vector.
-        var max = Vector256.Create(float.NegativeInfinity);
-        var poisoned = Vector256<float>.Zero;
-        for (int i = 0; i < full; i += Lanes)
-        {
-            var z = reader.Full(i);
-            if (staged) Vector256.Store(z, scratch + i);
-            max = Vector256.MaxNative(max, z);
-            poisoned |= ~Vector256.Equals(z, z);
-        }
-        if (full < cols)
-        {
-            var z = reader.Tail(full);
-            if (staged) StoreTail(scratch, full, cols, z);
-            max = Vector256.MaxNative(max, z);
-            poisoned |= ~Vector256.Equals(z, z);
-        }
-        float m = VectorMath.HorizontalMax(max);
-        if (poisoned != Vector256<float>.Zero || m == float.PositiveInfinity)
+        float m = Stage(reader, scratch, cols, out bool poisoned);
+        if (poisoned || m == float.PositiveInfinity)
         {
             Fill(y, cols, output, float.NaN);
             return;
@@ -107,10 +88,74 @@ public static unsafe class SoftmaxCpu
             Fill(y, cols, output, output == SoftmaxOutput.Probabilities ? 0f : float.NegativeInfinity);
             return;
         }
+        double total = SumExp(reader, scratch, cols, m, store: output == SoftmaxOutput.Probabilities);
 
-        // Pass 2: e^(z − max), stored for probabilities, summed in float per block of BlockFloats and in double across.
+        // Pass 3, from the cached scratch row to the output: normalise.
+        if (output == SoftmaxOutput.LogSumExp)
+            *y = (float)(m + Math.Log(total));
+        else if (output == SoftmaxOutput.Probabilities)
+            Write(scratch, y, cols, new Multiply(Vector256.Create((float)(1.0 / total))), streaming);
+        else
+            Write(scratch, y, cols, new SubtractTwice(Vector256.Create(m), Vector256.Create((float)Math.Log(total))), streaming);
+    }
+
+    /// <summary>Pass 1: z (staged unless <paramref name="scratch"/> is null), its max, and whether the row holds NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Stage<T, TMask>(in Reader<T, TMask> reader, float* scratch, int cols, out bool poisoned)
+        where T : struct, ILogitTransform
+        where TMask : struct, IMask
+    {
+        bool staged = scratch != null;
+        int full = cols - cols % Lanes;
+        var max = Vector256.Create(float.NegativeInfinity);
+        var nan = Vector256<float>.Zero;
+        int col = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // AVX-512: sixteen lanes, the fused transform included (with one, this pass is compute-bound).
+            var max16 = Vector512.Create(float.NegativeInfinity);
+            var nan16 = Vector512<float>.Zero;
+            for (; col <= full - 16; col += 16)
+            {
+                var z = reader.Full16(col);
+                if (staged) Vector512.Store(z, scratch + col);
+                max16 = Vector512.MaxNative(max16, z);
+                nan16 |= ~Vector512.Equals(z, z);
+            }
+            max = Vector256.MaxNative(max16.GetLower(), max16.GetUpper());
+            nan = nan16.GetLower() | nan16.GetUpper();
+        }
+        for (; col < full; col += Lanes)
+        {
+            var z = reader.Full(col);
+            if (staged) Vector256.Store(z, scratch + col);
+            max = Vector256.MaxNative(max, z);
+            nan |= ~Vector256.Equals(z, z);
+        }
+        if (full < cols)
+        {
+            var z = reader.Tail(full);
+            if (staged) StoreTail(scratch, full, cols, z);
+            max = Vector256.MaxNative(max, z);
+            nan |= ~Vector256.Equals(z, z);
+        }
+        poisoned = nan != Vector256<float>.Zero;
+        return VectorMath.HorizontalMax(max);
+    }
+
+    /// <summary>
+    /// Pass 2: Σ e^(z − m), with the exponentials written back to the scratch row when <paramref name="store"/>; from
+    /// the staged row, or recomputed from the input when <paramref name="scratch"/> is null. Float sums per block of
+    /// <see cref="BlockFloats"/>, double across.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double SumExp<T, TMask>(in Reader<T, TMask> reader, float* scratch, int cols, float m, bool store)
+        where T : struct, ILogitTransform
+        where TMask : struct, IMask
+    {
+        bool staged = scratch != null;
+        int full = cols - cols % Lanes;
         var vm = Vector256.Create(m);
-        bool store = output == SoftmaxOutput.Probabilities;
         double total = 0;
         int wide = staged && Vector512.IsHardwareAccelerated ? cols - cols % 16 : 0;
         if (wide > 0)
@@ -148,14 +193,7 @@ public static unsafe class SoftmaxCpu
             if (store) StoreTail(scratch, full, cols, e);
             total += VectorMath.HorizontalSum(e);
         }
-
-        // Pass 3, from the cached scratch row to the output: normalise.
-        if (output == SoftmaxOutput.LogSumExp)
-            *y = (float)(m + Math.Log(total));
-        else if (output == SoftmaxOutput.Probabilities)
-            Write(scratch, y, cols, new Multiply(Vector256.Create((float)(1.0 / total))), streaming);
-        else
-            Write(scratch, y, cols, new SubtractTwice(vm, Vector256.Create((float)Math.Log(total))), streaming);
+        return total;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -206,6 +244,7 @@ public static unsafe class SoftmaxCpu
     }
 
     /// <summary>dst = op(src), eight lanes at a time; with <paramref name="streaming"/>, aligned non-temporal stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Write<TOp>(float* src, float* dst, int cols, TOp op, bool streaming) where TOp : struct, IElementOp
     {
         int i = 0;
@@ -280,11 +319,17 @@ public static unsafe class SoftmaxCpu
         where TMask : struct, IMask
     {
         private readonly Vector256<float> _invT = Vector256.Create(invT);
+        private readonly Vector512<float> _invT16 = Vector512.Create(invT);
 
         /// <summary>z for the eight columns at <paramref name="i"/>, all inside the row.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Full(int i) =>
             default(TMask).Add(default(T).Apply(Vector256.Load(x + i), Vector256.Create(i) + Vector256<int>.Indices) * _invT, mask, i, cols);
+
+        /// <summary>z for the sixteen columns at <paramref name="i"/>, all inside the row.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Full16(int i) =>
+            default(TMask).Add(default(T).Apply(Vector512.Load(x + i), Vector512.Create(i) + Vector512<int>.Indices) * _invT16, mask, i);
 
         /// <summary>z for the last, partial vector at <paramref name="i"/>; lanes past the row end read −inf.</summary>
         public Vector256<float> Tail(int i)
@@ -302,15 +347,18 @@ public static unsafe class SoftmaxCpu
     private interface IMask
     {
         Vector256<float> Add(Vector256<float> z, float* mask, int i, int cols);
+        Vector512<float> Add(Vector512<float> z, float* mask, int i);
     }
 
     private readonly struct NoMask : IMask
     {
         public Vector256<float> Add(Vector256<float> z, float* mask, int i, int cols) => z;
+        public Vector512<float> Add(Vector512<float> z, float* mask, int i) => z;
     }
 
     private readonly struct WithMask : IMask
     {
         public Vector256<float> Add(Vector256<float> z, float* mask, int i, int cols) => z + Load(mask, i, cols, 0f);
+        public Vector512<float> Add(Vector512<float> z, float* mask, int i) => z + Vector512.Load(mask + i);
     }
 }
