@@ -37,7 +37,7 @@ public static class VectorMath
         return T.Select(T.IsNumber(x), result, x);
     }
 
-    /// <summary>e^x for x ≤ 0 and not NaN (softmax after subtracting the max): skips the overflow and NaN cases.</summary>
+    /// <summary>e^x for x ≤ 0 (softmax after subtracting the max): skips the overflow case; NaN gives NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ExpNonPositive(Vector256<float> x) => ExpNonPositiveCore(new Lanes8(x)).Value;
 

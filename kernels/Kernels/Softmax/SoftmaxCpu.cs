@@ -77,18 +77,21 @@ public static unsafe class SoftmaxCpu
         int cols = args.Cols;
         var output = (SoftmaxOutput)args.Output;
         // z is staged in the scratch row (null for log-sum-exp, which recomputes it), so the input is read and transformed once.
-        float m = Stage(reader, scratch, cols, out bool poisoned);
-        if (poisoned || m == float.PositiveInfinity)
-        {
-            Fill(y, cols, output, float.NaN);
-            return;
-        }
-        if (m == float.NegativeInfinity)
+        // NaN is not looked for element by element: it reaches the sum (z − m is NaN), or, beside −inf only, the max
+        // may have dropped it, and the all −inf row is checked again.
+        float m = Stage(reader, scratch, cols);
+        if (m == float.NegativeInfinity && !HasNaN(reader, cols))
         {
             Fill(y, cols, output, output == SoftmaxOutput.Probabilities ? 0f : float.NegativeInfinity);
             return;
         }
-        double total = SumExp(reader, scratch, cols, m, store: output == SoftmaxOutput.Probabilities);
+        double total = m == float.PositiveInfinity || m == float.NegativeInfinity ? double.NaN
+            : SumExp(reader, scratch, cols, m, store: output == SoftmaxOutput.Probabilities);
+        if (double.IsNaN(total))
+        {
+            Fill(y, cols, output, float.NaN);
+            return;
+        }
 
         // Pass 3, from the cached scratch row to the output: normalise.
         if (output == SoftmaxOutput.LogSumExp)
@@ -99,48 +102,58 @@ public static unsafe class SoftmaxCpu
             Write(scratch, y, cols, new SubtractTwice(Vector256.Create(m), Vector256.Create((float)Math.Log(total))), streaming);
     }
 
-    /// <summary>Pass 1: z (staged unless <paramref name="scratch"/> is null), its max, and whether the row holds NaN.</summary>
+    /// <summary>
+    /// Pass 1: z (staged unless <paramref name="scratch"/> is null) and its max; NaN may or may not win the max (the x86
+    /// max), the caller finds it later.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float Stage<T, TMask>(in Reader<T, TMask> reader, float* scratch, int cols, out bool poisoned)
+    private static float Stage<T, TMask>(in Reader<T, TMask> reader, float* scratch, int cols)
         where T : struct, ILogitTransform
         where TMask : struct, IMask
     {
         bool staged = scratch != null;
         int full = cols - cols % Lanes;
         var max = Vector256.Create(float.NegativeInfinity);
-        var nan = Vector256<float>.Zero;
         int col = 0;
         if (Vector512.IsHardwareAccelerated)
         {
             // AVX-512: sixteen lanes, the fused transform included (with one, this pass is compute-bound).
             var max16 = Vector512.Create(float.NegativeInfinity);
-            var nan16 = Vector512<float>.Zero;
             for (; col <= full - 16; col += 16)
             {
                 var z = reader.Full16(col);
                 if (staged) Vector512.Store(z, scratch + col);
                 max16 = Vector512.MaxNative(max16, z);
-                nan16 |= ~Vector512.Equals(z, z);
             }
             max = Vector256.MaxNative(max16.GetLower(), max16.GetUpper());
-            nan = nan16.GetLower() | nan16.GetUpper();
         }
         for (; col < full; col += Lanes)
         {
             var z = reader.Full(col);
             if (staged) Vector256.Store(z, scratch + col);
             max = Vector256.MaxNative(max, z);
-            nan |= ~Vector256.Equals(z, z);
         }
         if (full < cols)
         {
             var z = reader.Tail(full);
             if (staged) StoreTail(scratch, full, cols, z);
             max = Vector256.MaxNative(max, z);
-            nan |= ~Vector256.Equals(z, z);
         }
-        poisoned = nan != Vector256<float>.Zero;
         return VectorMath.HorizontalMax(max);
+    }
+
+    /// <summary>Whether z holds a NaN (only asked of rows whose max came out −inf).</summary>
+    private static bool HasNaN<T, TMask>(in Reader<T, TMask> reader, int cols)
+        where T : struct, ILogitTransform
+        where TMask : struct, IMask
+    {
+        for (int i = 0; i < cols; i += Lanes)
+        {
+            var z = reader.Z(i);
+            if (!Vector256.EqualsAll(z, z))
+                return true;
+        }
+        return false;
     }
 
     /// <summary>

@@ -116,6 +116,34 @@ public sealed class SoftmaxTests(Backend backend) : BackendTest(backend)
         }
     }
 
+    /// <summary>
+    /// The CPU kernel finds NaN through the row's sum, not element by element: a NaN anywhere (every vector position, the
+    /// tail, beside −inf only) must still turn its row, and only its row, into NaN.
+    /// </summary>
+    [Test]
+    public void NaNIsFoundWhereverItSits()
+    {
+        const int rows = 21, cols = 1029;
+        foreach (var name in SoftmaxCase.Names)
+        {
+            var input = TestData.Logits(rows * cols, seed: 21);
+            for (int r = 0; r < 17; r++)
+                input[r * cols + r * 61 % cols] = float.NaN; // positions 0..16 mod 16, and the tail
+            for (int c = 0; c < cols; c++)
+                input[17 * cols + c] = input[18 * cols + c] = float.NegativeInfinity;
+            input[17 * cols + 400] = float.NaN;
+            input[18 * cols + cols - 1] = float.NaN;
+            var problem = new SoftmaxProblem(SoftmaxCase.Get(name), input, rows, cols, seed: 5);
+            if (problem.Case.Transform is not null || problem.Case.Kernel.HasMask)
+                continue; // a transform may map NaN to a number, a mask may add NaN of its own: the reference checks those
+            var output = problem.Launch(Runtime);
+            int width = problem.Case.Kernel.Output == SoftmaxOutput.LogSumExp ? 1 : cols;
+            Assert.That(output.Take(19 * width), Is.All.NaN, name + ": rows holding NaN");
+            Assert.That(output.Skip(19 * width), Is.All.Not.NaN, name + ": clean rows");
+            Check(problem, output, name);
+        }
+    }
+
     [Test]
     public void InvalidPerRowTemperaturesTurnOnlyTheirRowsIntoNaN()
     {
