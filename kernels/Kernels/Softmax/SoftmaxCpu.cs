@@ -36,15 +36,17 @@ public static unsafe class SoftmaxCpu
     {
         public void Run(int start, int end)
         {
-            // Softmax stages z in a per-task scratch row that stays in L2, so the output is written exactly once —
-            // with streaming stores when the whole output is larger than the caches — and never read back.
+            // Softmax stages z in per-task scratch rows that stay in L2, so the output is written exactly once — with
+            // streaming stores when the whole output is larger than the caches — and never read back. Two rows: a
+            // row's output is written while the next row is exponentiated, so the stores overlap that compute.
             bool staged = args.Activation == (int)SoftmaxActivation.Softmax && args.Output != (int)SoftmaxOutput.LogSumExp;
             bool streaming = (long)args.Rows * args.Cols * sizeof(float) > StreamingBytes;
-            float[]? rented = staged ? ArrayPool<float>.Shared.Rent(args.Cols) : null;
+            float[]? rented = staged ? ArrayPool<float>.Shared.Rent(2 * args.Cols) : null;
             try
             {
                 fixed (float* scratch = rented)
                 {
+                    var pending = new PendingWrite(args.Cols, streaming);
                     for (int row = start; row < end; row++)
                     {
                         long offset = (long)row * args.Cols;
@@ -56,8 +58,9 @@ public static unsafe class SoftmaxCpu
                         if (args.Activation == (int)SoftmaxActivation.StableMax)
                             StableMaxRow(reader, y, args);
                         else
-                            SoftmaxRow(reader, y, scratch, streaming, args);
+                            SoftmaxRow(reader, y, staged ? scratch + (row & 1) * (long)args.Cols : null, ref pending, args);
                     }
+                    pending.Write(0, args.Cols);
                 }
             }
             finally
@@ -67,10 +70,42 @@ public static unsafe class SoftmaxCpu
         }
     }
 
+    /// <summary>
+    /// A staged row whose output is still to be written: probabilities (e·factor) or log-probabilities ((z − max) −
+    /// log Σ), in ranges, so that the writing can be spread over the next row's exponentiation.
+    /// </summary>
+    private struct PendingWrite(int cols, bool streaming)
+    {
+        private float* _source;
+        private float* _destination;
+        private float _a, _b;
+        private bool _log;
+
+        public void Set(float* source, float* destination, float a, float b, bool log)
+        {
+            _source = source;
+            _destination = destination;
+            (_a, _b, _log) = (a, b, log);
+        }
+
+        /// <summary>Writes columns [from, from + count) of the pending row; after its last column, nothing is pending.</summary>
+        public void Write(int from, int count)
+        {
+            if (_source == null || count <= 0)
+                return;
+            if (_log)
+                SoftmaxCpu.Write(_source + from, _destination + from, count, new SubtractTwice(Vector256.Create(_a), Vector256.Create(_b)), streaming);
+            else
+                SoftmaxCpu.Write(_source + from, _destination + from, count, new Multiply(Vector256.Create(_a)), streaming);
+            if (from + count >= cols)
+                _source = null;
+        }
+    }
+
     // Each pass is its own fully optimised method: a row method runs only rows-times per launch, too few for tiering
     // to promote it, and one method holding every pass would exhaust the JIT's inlining budget (the exp and a fused
     // transform inline dozens of lane operations), leaving calls in the hot loops.
-    private static void SoftmaxRow<T, TMask>(in Reader<T, TMask> reader, float* y, float* scratch, bool streaming, SoftmaxArgs args)
+    private static void SoftmaxRow<T, TMask>(in Reader<T, TMask> reader, float* y, float* scratch, ref PendingWrite pending, SoftmaxArgs args)
         where T : struct, ILogitTransform
         where TMask : struct, IMask
     {
@@ -82,24 +117,26 @@ public static unsafe class SoftmaxCpu
         float m = Stage(reader, scratch, cols);
         if (m == float.NegativeInfinity && !HasNaN(reader, cols))
         {
+            pending.Write(0, cols);
             Fill(y, cols, output, output == SoftmaxOutput.Probabilities ? 0f : float.NegativeInfinity);
             return;
         }
         double total = m == float.PositiveInfinity || m == float.NegativeInfinity ? double.NaN
-            : SumExp(reader, scratch, cols, m, store: output == SoftmaxOutput.Probabilities);
+            : SumExp(reader, scratch, cols, m, output == SoftmaxOutput.Probabilities, ref pending);
+        pending.Write(0, cols);
         if (double.IsNaN(total))
         {
             Fill(y, cols, output, float.NaN);
             return;
         }
 
-        // Pass 3, from the cached scratch row to the output: normalise.
+        // Pass 3, from the cached scratch row to the output (pending until the next row's exponentials): normalise.
         if (output == SoftmaxOutput.LogSumExp)
             *y = (float)(m + Math.Log(total));
         else if (output == SoftmaxOutput.Probabilities)
-            Write(scratch, y, cols, new Multiply(Vector256.Create((float)(1.0 / total))), streaming);
+            pending.Set(scratch, y, (float)(1.0 / total), 0f, log: false);
         else
-            Write(scratch, y, cols, new SubtractTwice(Vector256.Create(m), Vector256.Create((float)Math.Log(total))), streaming);
+            pending.Set(scratch, y, m, (float)Math.Log(total), log: true);
     }
 
     /// <summary>
@@ -159,10 +196,11 @@ public static unsafe class SoftmaxCpu
     /// <summary>
     /// Pass 2: Σ e^(z − m), with the exponentials written back to the scratch row when <paramref name="store"/>; from
     /// the staged row, or recomputed from the input when <paramref name="scratch"/> is null. Float sums per block of
-    /// <see cref="BlockFloats"/>, double across.
+    /// <see cref="BlockFloats"/>, double across; after each block, the same columns of the previous row's output are
+    /// written (<paramref name="pending"/>), so that the stores drain while this row computes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double SumExp<T, TMask>(in Reader<T, TMask> reader, float* scratch, int cols, float m, bool store)
+    private static double SumExp<T, TMask>(in Reader<T, TMask> reader, float* scratch, int cols, float m, bool store, ref PendingWrite pending)
         where T : struct, ILogitTransform
         where TMask : struct, IMask
     {
@@ -186,6 +224,7 @@ public static unsafe class SoftmaxCpu
                     acc += e;
                 }
                 total += VectorMath.HorizontalSum(acc.GetLower()) + VectorMath.HorizontalSum(acc.GetUpper());
+                pending.Write(block, end - block);
             }
         }
         for (int block = wide; block < full; block += BlockFloats)
@@ -199,6 +238,7 @@ public static unsafe class SoftmaxCpu
                 acc += e;
             }
             total += VectorMath.HorizontalSum(acc);
+            pending.Write(block, end - block);
         }
         if (full < cols)
         {
