@@ -15,6 +15,9 @@ namespace Kernels;
 public static unsafe class SoftmaxCpu
 {
     private const int Lanes = 8;
+    // The share of the previous row's output written during the next row's first pass (the rest during its second):
+    // half and half, so that the stores also overlap a fused transform's compute in the first pass.
+    private const double PendingShareInStage = 0.5;
     private const int BlockVectors = 128;
     private const int BlockFloats = BlockVectors * Lanes;
     // Outputs larger than this (about the combined L2 of a small machine) are written with non-temporal stores.
@@ -60,7 +63,7 @@ public static unsafe class SoftmaxCpu
                         else
                             SoftmaxRow(reader, y, staged ? scratch + (row & 1) * (long)args.Cols : null, ref pending, args);
                     }
-                    pending.Write(0, args.Cols);
+                    pending.WriteUpTo(1);
                 }
             }
             finally
@@ -72,7 +75,8 @@ public static unsafe class SoftmaxCpu
 
     /// <summary>
     /// A staged row whose output is still to be written: probabilities (e·factor) or log-probabilities ((z − max) −
-    /// log Σ), in ranges, so that the writing can be spread over the next row's exponentiation.
+    /// log Σ), in ranges, so that the writing can be spread over the next row's passes: the stores then drain while
+    /// that row reads and computes (memory copies faster than it only reads or only writes).
     /// </summary>
     private struct PendingWrite(int cols, bool streaming)
     {
@@ -80,24 +84,33 @@ public static unsafe class SoftmaxCpu
         private float* _destination;
         private float _a, _b;
         private bool _log;
+        private int _done;
 
         public void Set(float* source, float* destination, float a, float b, bool log)
         {
             _source = source;
             _destination = destination;
-            (_a, _b, _log) = (a, b, log);
+            (_a, _b, _log, _done) = (a, b, log, 0);
         }
 
-        /// <summary>Writes columns [from, from + count) of the pending row; after its last column, nothing is pending.</summary>
-        public void Write(int from, int count)
+        /// <summary>
+        /// Writes the pending row's columns up to <paramref name="fraction"/> of the row (1: all of it, after which
+        /// nothing is pending).
+        /// </summary>
+        public void WriteUpTo(double fraction)
         {
-            if (_source == null || count <= 0)
+            if (_source == null)
                 return;
-            if (_log)
-                SoftmaxCpu.Write(_source + from, _destination + from, count, new SubtractTwice(_a, _b), streaming);
-            else
-                SoftmaxCpu.Write(_source + from, _destination + from, count, new Multiply(_a), streaming);
-            if (from + count >= cols)
+            int to = fraction >= 1 ? cols : Math.Min(cols, (int)(cols * fraction) & ~15);
+            if (to > _done)
+            {
+                if (_log)
+                    SoftmaxCpu.Write(_source + _done, _destination + _done, to - _done, new SubtractTwice(_a, _b), streaming);
+                else
+                    SoftmaxCpu.Write(_source + _done, _destination + _done, to - _done, new Multiply(_a), streaming);
+                _done = to;
+            }
+            if (_done == cols)
                 _source = null;
         }
     }
@@ -114,16 +127,16 @@ public static unsafe class SoftmaxCpu
         // z is staged in the scratch row (null for log-sum-exp, which recomputes it), so the input is read and transformed once.
         // NaN is not looked for element by element: it reaches the sum (z − m is NaN), or, beside −inf only, the max
         // may have dropped it, and the all −inf row is checked again.
-        float m = Stage(reader, scratch, cols);
+        float m = Stage(reader, scratch, cols, ref pending);
         if (m == float.NegativeInfinity && !HasNaN(reader, cols))
         {
-            pending.Write(0, cols);
+            pending.WriteUpTo(1);
             Fill(y, cols, output, output == SoftmaxOutput.Probabilities ? 0f : float.NegativeInfinity);
             return;
         }
         double total = m == float.PositiveInfinity || m == float.NegativeInfinity ? double.NaN
             : SumExp(reader, scratch, cols, m, output == SoftmaxOutput.Probabilities, ref pending);
-        pending.Write(0, cols);
+        pending.WriteUpTo(1);
         if (double.IsNaN(total))
         {
             Fill(y, cols, output, float.NaN);
@@ -144,7 +157,7 @@ public static unsafe class SoftmaxCpu
     /// max), the caller finds it later.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float Stage<T, TMask>(in Reader<T, TMask> reader, float* scratch, int cols)
+    private static float Stage<T, TMask>(in Reader<T, TMask> reader, float* scratch, int cols, ref PendingWrite pending)
         where T : struct, ILogitTransform
         where TMask : struct, IMask
     {
@@ -156,11 +169,16 @@ public static unsafe class SoftmaxCpu
         {
             // AVX-512: sixteen lanes, the fused transform included (with one, this pass is compute-bound).
             var max16 = Vector512.Create(float.NegativeInfinity);
-            for (; col <= full - 16; col += 16)
+            int wide = full - full % 16;
+            for (int block = 0; block < wide; block += BlockFloats)
             {
-                var z = reader.Full16(col);
-                if (staged) Vector512.Store(z, scratch + col);
-                max16 = Vector512.MaxNative(max16, z);
+                for (int end = Math.Min(block + BlockFloats, wide); col < end; col += 16)
+                {
+                    var z = reader.Full16(col);
+                    if (staged) Vector512.Store(z, scratch + col);
+                    max16 = Vector512.MaxNative(max16, z);
+                }
+                pending.WriteUpTo(PendingShareInStage * col / cols);
             }
             max = Vector256.MaxNative(max16.GetLower(), max16.GetUpper());
         }
@@ -176,6 +194,7 @@ public static unsafe class SoftmaxCpu
             if (staged) StoreTail(scratch, full, cols, z);
             max = Vector256.MaxNative(max, z);
         }
+        pending.WriteUpTo(PendingShareInStage);
         return VectorMath.HorizontalMax(max);
     }
 
@@ -224,7 +243,7 @@ public static unsafe class SoftmaxCpu
                     acc += e;
                 }
                 total += VectorMath.HorizontalSum(acc.GetLower()) + VectorMath.HorizontalSum(acc.GetUpper());
-                pending.Write(block, end - block);
+                pending.WriteUpTo(PendingShareInStage + (1 - PendingShareInStage) * end / cols);
             }
         }
         for (int block = wide; block < full; block += BlockFloats)
@@ -238,7 +257,7 @@ public static unsafe class SoftmaxCpu
                 acc += e;
             }
             total += VectorMath.HorizontalSum(acc);
-            pending.Write(block, end - block);
+            pending.WriteUpTo(PendingShareInStage + (1 - PendingShareInStage) * end / cols);
         }
         if (full < cols)
         {
