@@ -42,11 +42,14 @@ public static class Guard
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be finite, greater than zero and at least {1f / float.MaxValue:E1}.");
     }
 
-    /// <summary>Checks that <paramref name="a"/> and <paramref name="b"/> are not the same buffer.</summary>
-    public static void Distinct<T>(KernelBuffer<T> a, KernelBuffer<T> b, string name) where T : unmanaged
+    /// <summary>
+    /// Checks that <paramref name="a"/> and <paramref name="b"/> are not the same buffer; the exception names
+    /// <paramref name="name"/> (the argument to change) and <paramref name="other"/> (the buffer it aliases).
+    /// </summary>
+    public static void Distinct<T>(KernelBuffer<T>? a, KernelBuffer<T>? b, string name, string other) where T : unmanaged
     {
-        if (ReferenceEquals(a, b))
-            throw new ArgumentException($"{name} must not be the same buffer as the input for this kernel.", name);
+        if (a is not null && ReferenceEquals(a, b))
+            throw new ArgumentException($"{name} must not be the same buffer as {other} for this kernel.", name);
     }
 
     /// <summary>rows x cols as a checked 64-bit element count.</summary>

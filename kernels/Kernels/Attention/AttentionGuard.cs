@@ -15,10 +15,10 @@ internal static class AttentionGuard
         Guard.Buffer(runtime, v, keyElements, nameof(v));
         Guard.Buffer(runtime, output, queryElements, nameof(output));
         Guard.Buffer(runtime, lse, rows, nameof(lse));
-        Guard.Distinct(q, output, nameof(output));
-        Guard.Distinct(k, output, nameof(output));
-        Guard.Distinct(v, output, nameof(output));
-        Guard.Distinct(output, lse, nameof(lse));
+        Guard.Distinct(q, output, nameof(output), nameof(q));
+        Guard.Distinct(k, output, nameof(output), nameof(k));
+        Guard.Distinct(v, output, nameof(output), nameof(v));
+        Guard.Distinct(output, lse, nameof(lse), nameof(output));
     }
 
     /// <summary>

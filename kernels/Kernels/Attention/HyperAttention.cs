@@ -99,13 +99,13 @@ public sealed class HyperAttention
         Guard.Buffer(runtime, k, shape.KeyElements, nameof(k));
         Guard.Buffer(runtime, v, shape.KeyElements, nameof(v));
         Guard.Buffer(runtime, output, shape.QueryElements, nameof(output));
-        Guard.Distinct(q, output, nameof(output));
-        Guard.Distinct(k, output, nameof(output));
-        Guard.Distinct(v, output, nameof(output));
+        Guard.Distinct(q, output, nameof(output), nameof(q));
+        Guard.Distinct(k, output, nameof(output), nameof(k));
+        Guard.Distinct(v, output, nameof(output), nameof(v));
         if (lse is not null)
         {
             Guard.Buffer(runtime, lse, shape.Rows, nameof(lse));
-            Guard.Distinct(output, lse, nameof(lse));
+            Guard.Distinct(output, lse, nameof(lse), nameof(output));
         }
         if (shape.Rows > 0)
             Execute(runtime, q, k, v, output, lse, shape, causal, offset, trace: null);

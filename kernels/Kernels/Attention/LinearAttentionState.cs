@@ -99,11 +99,11 @@ public sealed unsafe class LinearAttentionState : IDisposable
         if (query)
         {
             Guard.Buffer(runtime, o, values, nameof(o));
-            Guard.Distinct(q, o!, nameof(o));
+            Guard.Distinct(q, o!, nameof(o), nameof(q));
             if (update)
             {
-                Guard.Distinct(k, o!, nameof(o));
-                Guard.Distinct(v!, o!, nameof(o));
+                Guard.Distinct(k, o!, nameof(o), nameof(k));
+                Guard.Distinct(v!, o!, nameof(o), nameof(v));
             }
         }
     }

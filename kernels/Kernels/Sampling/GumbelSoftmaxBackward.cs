@@ -56,7 +56,7 @@ public static unsafe class GumbelSoftmaxBackward
         Guard.Buffer(runtime, soft, elements, nameof(soft));
         Guard.Buffer(runtime, gradient, elements, nameof(gradient));
         Guard.Buffer(runtime, logitGradient, elements, nameof(logitGradient));
-        Guard.Distinct(soft, logitGradient, nameof(logitGradient));
+        Guard.Distinct(soft, logitGradient, nameof(logitGradient), nameof(soft));
         if (taus is not null)
             Guard.Buffer(runtime, taus, rows, nameof(taus));
         if (rows == 0)

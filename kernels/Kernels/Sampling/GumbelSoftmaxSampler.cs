@@ -73,7 +73,7 @@ public sealed unsafe class GumbelSoftmaxSampler
         if (Mode == GumbelSoftmaxMode.StraightThrough)
         {
             Guard.Buffer(runtime, soft, elements, nameof(soft));
-            Guard.Distinct(output, soft!, nameof(soft));
+            Guard.Distinct(output, soft!, nameof(soft), nameof(output));
         }
         if (Temperature == TemperatureMode.PerRow)
             Guard.Buffer(runtime, taus, rows, nameof(taus));
@@ -84,7 +84,7 @@ public sealed unsafe class GumbelSoftmaxSampler
             Guard.Buffer(runtime, noise, elements, nameof(noise));
             args.ExplicitNoise = 1;
         }
-        Guard.Distinct(logits, output, nameof(output));
+        Guard.Distinct(logits, output, nameof(output), nameof(logits));
         if (rows == 0)
             return unchecked(offset + OffsetsPerLaunch);
         if (runtime.IsIlgpu)

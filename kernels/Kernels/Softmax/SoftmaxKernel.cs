@@ -62,7 +62,7 @@ public sealed unsafe class SoftmaxKernel
         Guard.Buffer(runtime, input, Guard.Elements(rows, cols), nameof(input));
         Guard.Buffer(runtime, output, OutputLength(rows, cols), nameof(output));
         if (Output == SoftmaxOutput.LogSumExp)
-            Guard.Distinct(input, output, nameof(output));
+            Guard.Distinct(input, output, nameof(output), nameof(input));
         if (Temperature == TemperatureMode.PerRow)
             Guard.Buffer(runtime, temperatures, rows, nameof(temperatures));
         if (HasMask)

@@ -51,7 +51,7 @@ public sealed unsafe class SparseMatMulKernel
         var args = Arguments(weights.Pattern, weights.Rows, weights.Cols, batch, bias is not null);
         Guard.Buffer(runtime, x, Guard.Elements(batch, weights.Cols), nameof(x));
         Guard.Buffer(runtime, y, Guard.Elements(batch, weights.Rows), nameof(y));
-        Guard.Distinct(x, y, nameof(y));
+        Guard.Distinct(x, y, nameof(y), nameof(x));
         if (bias is not null)
             Guard.Buffer(runtime, bias, weights.Rows, nameof(bias));
         if (batch == 0 || weights.Rows == 0)

@@ -135,9 +135,9 @@ public sealed unsafe class ChainVerifier
         Guard.Buffer(runtime, draftTokens, Guard.Elements(batch, length), nameof(draftTokens));
         Guard.Buffer(runtime, accepted, batch, nameof(accepted));
         Guard.Buffer(runtime, emitted, Guard.Elements(batch, length + 1), nameof(emitted));
-        Guard.Distinct(draftTokens, accepted, nameof(accepted));
-        Guard.Distinct(draftTokens, emitted, nameof(emitted));
-        Guard.Distinct(accepted, emitted, nameof(emitted));
+        Guard.Distinct(draftTokens, accepted, nameof(accepted), nameof(draftTokens));
+        Guard.Distinct(draftTokens, emitted, nameof(emitted), nameof(draftTokens));
+        Guard.Distinct(accepted, emitted, nameof(emitted), nameof(accepted));
         if (PerRowKeys && needsKeys)
             Guard.Buffer(runtime, keys, batch, nameof(keys));
         return args;

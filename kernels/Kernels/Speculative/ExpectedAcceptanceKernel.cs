@@ -44,8 +44,8 @@ public sealed unsafe class ExpectedAcceptanceKernel
         Guard.Buffer(runtime, target, SpeculativeShape.Elements(batch, length + 1L, cols, nameof(length)), nameof(target));
         Guard.Buffer(runtime, draft, SpeculativeShape.Elements(batch, length, cols, nameof(length)), nameof(draft));
         Guard.Buffer(runtime, acceptance, Guard.Elements(batch, length), nameof(acceptance));
-        Guard.Distinct(target, acceptance, nameof(acceptance));
-        Guard.Distinct(draft, acceptance, nameof(acceptance));
+        Guard.Distinct(target, acceptance, nameof(acceptance), nameof(target));
+        Guard.Distinct(draft, acceptance, nameof(acceptance), nameof(draft));
         if (batch == 0 || length == 0)
             return;
         if (runtime.IsIlgpu)

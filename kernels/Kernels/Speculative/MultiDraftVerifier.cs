@@ -100,9 +100,9 @@ public sealed unsafe class MultiDraftVerifier
         Guard.Buffer(runtime, draftTokens, Guard.Elements(batch, drafts), nameof(draftTokens));
         Guard.Buffer(runtime, slots, batch, nameof(slots));
         Guard.Buffer(runtime, tokens, batch, nameof(tokens));
-        Guard.Distinct(draftTokens, slots, nameof(slots));
-        Guard.Distinct(draftTokens, tokens, nameof(tokens));
-        Guard.Distinct(slots, tokens, nameof(tokens));
+        Guard.Distinct(draftTokens, slots, nameof(slots), nameof(draftTokens));
+        Guard.Distinct(draftTokens, tokens, nameof(tokens), nameof(draftTokens));
+        Guard.Distinct(slots, tokens, nameof(tokens), nameof(slots));
         if (PerRowKeys && uniforms is null)
             Guard.Buffer(runtime, keys, batch, nameof(keys));
         if (uniforms is not null)

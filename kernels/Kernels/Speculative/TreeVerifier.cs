@@ -100,15 +100,15 @@ public sealed unsafe class TreeVerifier
         Guard.Buffer(runtime, accepted, batch, nameof(accepted));
         Guard.Buffer(runtime, path, nodeElements, nameof(path));
         Guard.Buffer(runtime, emitted, nodeElements, nameof(emitted));
-        Guard.Distinct(parents, accepted, nameof(accepted));
-        Guard.Distinct(parents, path, nameof(path));
-        Guard.Distinct(parents, emitted, nameof(emitted));
-        Guard.Distinct(nodeTokens, accepted, nameof(accepted));
-        Guard.Distinct(nodeTokens, path, nameof(path));
-        Guard.Distinct(nodeTokens, emitted, nameof(emitted));
-        Guard.Distinct(accepted, path, nameof(path));
-        Guard.Distinct(accepted, emitted, nameof(emitted));
-        Guard.Distinct(path, emitted, nameof(emitted));
+        Guard.Distinct(parents, accepted, nameof(accepted), nameof(parents));
+        Guard.Distinct(parents, path, nameof(path), nameof(parents));
+        Guard.Distinct(parents, emitted, nameof(emitted), nameof(parents));
+        Guard.Distinct(nodeTokens, accepted, nameof(accepted), nameof(nodeTokens));
+        Guard.Distinct(nodeTokens, path, nameof(path), nameof(nodeTokens));
+        Guard.Distinct(nodeTokens, emitted, nameof(emitted), nameof(nodeTokens));
+        Guard.Distinct(accepted, path, nameof(path), nameof(accepted));
+        Guard.Distinct(accepted, emitted, nameof(emitted), nameof(accepted));
+        Guard.Distinct(path, emitted, nameof(emitted), nameof(path));
         if (PerRowKeys && uniforms is null)
             Guard.Buffer(runtime, keys, batch, nameof(keys));
         if (uniforms is not null)

@@ -62,10 +62,9 @@ public sealed unsafe class TruncationKernel
         Rng.RequireFloat64(runtime, "The truncation kernel's float64 sums need");
         Guard.Buffer(runtime, logits, Guard.Elements(rows, cols), nameof(logits));
         Guard.Buffer(runtime, output, Guard.Elements(rows, cols), nameof(output));
-        Guard.Distinct(logits, output, nameof(output));
+        Guard.Distinct(logits, output, nameof(output), nameof(logits));
         _stages.CheckBuffers(runtime, rows, cols, temperatures, topK, topP, minP, context, parameters);
-        if (context is not null && ReferenceEquals(context, output))
-            throw new ArgumentException("output must not be the context buffer.", nameof(output));
+        Guard.Distinct(context, output, nameof(output), nameof(context));
         if (status is not null)
             Guard.Buffer(runtime, status, rows, nameof(status));
         Dispatch(runtime, logits, output, temperatures, topK, topP, minP, context, parameters, status, args);

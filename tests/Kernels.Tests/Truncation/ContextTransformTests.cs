@@ -84,8 +84,10 @@ public sealed class ContextTransformTests(Backend backend) : BackendTest(backend
         using var logits = Runtime.Upload(x);
         using var both = Runtime.Allocate<float>(Rows * cols);
         using var perRow = Runtime.Upload(ones);
-        Assert.That(Assert.Throws<ArgumentException>(() => RepetitionPenaltyTruncation.Launch(Runtime, logits, both, Rows, cols, perRow, perRow,
-            both, perRow))!.ParamName, Is.EqualTo("output"));
+        var aliased = Assert.Throws<ArgumentException>(() => RepetitionPenaltyTruncation.Launch(Runtime, logits, both, Rows, cols, perRow, perRow,
+            both, perRow))!;
+        Assert.That(aliased.ParamName, Is.EqualTo("output"));
+        Assert.That(aliased.Message, Does.Contain("same buffer as context"), "the message names the buffer output aliases");
     }
 
     // Logits, per-token counts (0, 1 or 2; a third of the tokens seen) and per-row penalties θ ∈ [1, 2].
