@@ -7,10 +7,12 @@ using Kernels.Cpu;
 namespace Kernels;
 
 /// <summary>
-/// The CPU side of the softmax family: rows spread over cores, each row vectorised with Vector256. Softmax reads and
-/// transforms the input once, staging z in a scratch row that stays in L2 (a max pass), exponentiates there, and writes
-/// the normalised row to the output once: memory traffic is one read of the input and one write of the output, with
-/// one exponential per element. Sums accumulate in float lanes over short blocks and in double across blocks.
+/// The CPU side of the softmax family: rows spread over cores, each row vectorised with Vector512 where AVX-512 is
+/// present (Vector256 otherwise and for row tails). Softmax reads and transforms the input once, staging z in a scratch
+/// row that stays in L2 (a max pass), exponentiates there, and writes the normalised row to the output once — spread
+/// over the next row's passes, so that the stores drain while that row reads and computes: memory traffic is one read
+/// of the input and one write of the output, with one exponential per element. Sums accumulate in float lanes over
+/// short blocks and in double across blocks.
 /// </summary>
 public static unsafe class SoftmaxCpu
 {
@@ -41,7 +43,7 @@ public static unsafe class SoftmaxCpu
         {
             // Softmax stages z in per-task scratch rows that stay in L2, so the output is written exactly once — with
             // streaming stores when the whole output is larger than the caches — and never read back. Two rows: a
-            // row's output is written while the next row is exponentiated, so the stores overlap that compute.
+            // row's output is written while the next row is staged and exponentiated (PendingWrite).
             bool staged = args.Activation == (int)SoftmaxActivation.Softmax && args.Output != (int)SoftmaxOutput.LogSumExp;
             bool streaming = (long)args.Rows * args.Cols * sizeof(float) > StreamingBytes;
             float[]? rented = staged ? ArrayPool<float>.Shared.Rent(2 * args.Cols) : null;
