@@ -14,6 +14,8 @@ internal interface ILanes<T> where T : struct, ILanes<T>
     static abstract T Add(T a, T b);
     static abstract T Multiply(T a, T b);
     static abstract T FusedMultiplyAdd(T a, T b, T c);
+    /// <summary>c − a·b, rounded once.</summary>
+    static abstract T NegatedMultiplyAdd(T a, T b, T c);
     /// <summary>The larger of each pair, the x86 way (for a NaN, the second operand): callers handle NaN themselves.</summary>
     static abstract T Max(T a, T b);
     /// <summary>The smaller of each pair, the x86 way (for a NaN, the second operand).</summary>
@@ -24,8 +26,11 @@ internal interface ILanes<T> where T : struct, ILanes<T>
     static abstract T GreaterThan(T a, T b);
     /// <summary>All bits set in the lanes that are not NaN.</summary>
     static abstract T IsNumber(T a);
-    /// <summary>1/d to about 2^-23 relative: the hardware estimate and one Newton step (a division would block the divider).</summary>
-    static abstract T Reciprocal(T d);
+    /// <summary>
+    /// 1/d roughly: the 14-bit hardware estimate where AVX-512 has it (so both widths give the same bits), else AVX's
+    /// 12-bit one, else the quotient.
+    /// </summary>
+    static abstract T ReciprocalEstimate(T d);
     static abstract T Round(T a);
 
     /// <summary>p·2^n for integral n in the normal exponent range, by adding n to the exponent field.</summary>
@@ -47,20 +52,15 @@ internal readonly struct Lanes8(Vector256<float> value) : ILanes<Lanes8>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 Add(Lanes8 a, Lanes8 b) => new(a.Value + b.Value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 Multiply(Lanes8 a, Lanes8 b) => new(a.Value * b.Value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 FusedMultiplyAdd(Lanes8 a, Lanes8 b, Lanes8 c) => new(Vector256.FusedMultiplyAdd(a.Value, b.Value, c.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 NegatedMultiplyAdd(Lanes8 a, Lanes8 b, Lanes8 c) => new(Vector256.FusedMultiplyAdd(-a.Value, b.Value, c.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 Max(Lanes8 a, Lanes8 b) => new(Vector256.MaxNative(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 Min(Lanes8 a, Lanes8 b) => new(Vector256.MinNative(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 Select(Lanes8 condition, Lanes8 a, Lanes8 b) => new(Vector256.ConditionalSelect(condition.Value, a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 GreaterThan(Lanes8 a, Lanes8 b) => new(Vector256.GreaterThan(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 IsNumber(Lanes8 a) => new(Vector256.Equals(a.Value, a.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes8 Reciprocal(Lanes8 d)
-    {
-        if (!Avx.IsSupported)
-            return new(Vector256<float>.One / d.Value);
-        // The 14-bit estimate where AVX-512 has it, as at sixteen lanes, so that both widths give the same bits.
-        var r = Avx512F.VL.IsSupported ? Avx512F.VL.Reciprocal14(d.Value) : Avx.Reciprocal(d.Value);
-        return new(r * Vector256.FusedMultiplyAdd(-d.Value, r, Vector256.Create(2f)));
-    }
+    public static Lanes8 ReciprocalEstimate(Lanes8 d) => new(
+        Avx512F.VL.IsSupported ? Avx512F.VL.Reciprocal14(d.Value) : Avx.IsSupported ? Avx.Reciprocal(d.Value) : Vector256<float>.One / d.Value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 Round(Lanes8 a) => new(Vector256.Round(a.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes8 ScaleByPowerOfTwo(Lanes8 p, Lanes8 n) => new((p.Value.AsInt32() + (Vector256.ConvertToInt32Native(n.Value) << 23)).AsSingle());
@@ -79,19 +79,14 @@ internal readonly struct Lanes16(Vector512<float> value) : ILanes<Lanes16>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 Add(Lanes16 a, Lanes16 b) => new(a.Value + b.Value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 Multiply(Lanes16 a, Lanes16 b) => new(a.Value * b.Value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 FusedMultiplyAdd(Lanes16 a, Lanes16 b, Lanes16 c) => new(Vector512.FusedMultiplyAdd(a.Value, b.Value, c.Value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 NegatedMultiplyAdd(Lanes16 a, Lanes16 b, Lanes16 c) => new(Vector512.FusedMultiplyAdd(-a.Value, b.Value, c.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 Max(Lanes16 a, Lanes16 b) => new(Vector512.MaxNative(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 Min(Lanes16 a, Lanes16 b) => new(Vector512.MinNative(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 Select(Lanes16 condition, Lanes16 a, Lanes16 b) => new(Vector512.ConditionalSelect(condition.Value, a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 GreaterThan(Lanes16 a, Lanes16 b) => new(Vector512.GreaterThan(a.Value, b.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 IsNumber(Lanes16 a) => new(Vector512.Equals(a.Value, a.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes16 Reciprocal(Lanes16 d)
-    {
-        if (!Avx512F.IsSupported)
-            return new(Vector512<float>.One / d.Value);
-        var r = Avx512F.Reciprocal14(d.Value);
-        return new(r * Vector512.FusedMultiplyAdd(-d.Value, r, Vector512.Create(2f)));
-    }
+    public static Lanes16 ReciprocalEstimate(Lanes16 d) => new(Avx512F.IsSupported ? Avx512F.Reciprocal14(d.Value) : Vector512<float>.One / d.Value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 Round(Lanes16 a) => new(Vector512.Round(a.Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes16 ScaleByPowerOfTwo(Lanes16 p, Lanes16 n) => new((p.Value.AsInt32() + (Vector512.ConvertToInt32Native(n.Value) << 23)).AsSingle());

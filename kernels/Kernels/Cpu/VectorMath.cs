@@ -130,12 +130,20 @@ public static class VectorMath
         q = T.FusedMultiplyAdd(q, x2, T.Create(1.18534705686654e-04f));
         q = T.FusedMultiplyAdd(q, x2, T.Create(2.26843463243900e-03f));
         q = T.FusedMultiplyAdd(q, x2, T.Create(4.89352518554385e-03f));
-        return T.Multiply(T.Multiply(p, c), T.Reciprocal(q));
+        return T.Multiply(T.Multiply(p, c), Reciprocal(q));
+    }
+
+    /// <summary>1/d to about 2^-23 relative: the estimate refined by one Newton step (a division would block the divider).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Reciprocal<T>(T d) where T : struct, ILanes<T>
+    {
+        var r = T.ReciprocalEstimate(d);
+        return T.Multiply(r, T.NegatedMultiplyAdd(d, r, T.Create(2f)));
     }
 
     /// <summary>1/d to about 2^-23 relative: the hardware estimate refined by one Newton step where AVX has it, else 1/d.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Reciprocal(Vector256<float> d) => Lanes8.Reciprocal(new Lanes8(d)).Value;
+    public static Vector256<float> Reciprocal(Vector256<float> d) => Reciprocal(new Lanes8(d)).Value;
 
     /// <summary>Lane-wise maximum, ignoring NaN ordering (callers detect NaN separately).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
