@@ -113,9 +113,16 @@ public static unsafe class SparseMatMulCpu
             int rows = OuterRows(args.N == args.M), xBlocks = (args.Batch + rows - 1) / rows;
             RowScheduler.For(xBlocks, rows * args.In, new TransposeJob(x, xt, args.Batch, args.In, rows));
             var job = new Job<T>(xt, args.In, (float*)values, (uint*)metadata, (float*)bias, (float*)y, args, Mode.Outer);
-            RowScheduler.For((args.Out + BlockRows - 1) / BlockRows, (int)Math.Min(int.MaxValue, (long)BlockRows * args.In * args.Batch / 4), job);
+            int blockRows = PrefillBlockRows(args.N == args.M);
+            RowScheduler.For((args.Out + blockRows - 1) / blockRows, (int)Math.Min(int.MaxValue, (long)blockRows * args.In * args.Batch / 4), job);
         }
     }
+
+    /// <summary>
+    /// Weight rows per prefill block: a packed block of about 1 MB either way (dense 64 rows x 4096 x 4 B, 2:4 128 rows x
+    /// 2048 x 6 B) stays in L2 beside the X panels, and the transposed X streams through once per block.
+    /// </summary>
+    private static int PrefillBlockRows(bool dense) => dense ? BlockRows : 2 * BlockRows;
 
     // The first 64-byte boundary at or after p (scratch arrays are allocated 16 elements longer).
     private static T* Align64<T>(T* p) where T : unmanaged => (T*)(((nint)p + 63) & ~(nint)63);
@@ -148,7 +155,7 @@ public static unsafe class SparseMatMulCpu
                 return;
             }
             // Columns: the block's, then one row's decoded columns (prefill packing).
-            int scratch = BlockRows * keptPad + 16;
+            int blockRows = mode == Mode.Outer ? PrefillBlockRows(args.N == args.M) : BlockRows, scratch = blockRows * keptPad + 16;
             var packedValues = t_values is { } v && v.Length >= scratch ? v : (t_values = GC.AllocateArray<float>(scratch, pinned: true));
             var packedColumns = t_columns is { } c && c.Length >= scratch + keptPad ? c : (t_columns = GC.AllocateArray<int>(scratch + keptPad, pinned: true));
             // Whole chunks: the values are read in place (only the columns are packed); otherwise both, zero-padded.
@@ -170,8 +177,8 @@ public static unsafe class SparseMatMulCpu
                     int panel = PanelKept(args);
                     for (int b = start; b < end; b++)
                     {
-                        int first = b * BlockRows, count = Math.Min(BlockRows, args.Out - first);
-                        PackPanels(first, count, pv, (ushort*)pc, pc + BlockRows * keptPad, panel, values, metadata, args);
+                        int first = b * blockRows, count = Math.Min(blockRows, args.Out - first);
+                        PackPanels(first, count, pv, (ushort*)pc, pc + blockRows * keptPad, panel, values, metadata, args);
                         Outer<T>(first, count, pv, args.N == args.M ? null : (ushort*)pc, panel, x, bias, y, args);
                     }
                     return;
@@ -455,9 +462,9 @@ public static unsafe class SparseMatMulCpu
         // spread over the panel's tiles: its columns are read in no order the hardware prefetcher follows.
         int panelCols = panel / args.N * args.M, tiles = (count + tileRows - 1) / tileRows;
         int linesPerTile = (panelCols * xRows * sizeof(float) / 64 + tiles - 1) / tiles;
-        float* accBuffer = stackalloc float[(BlockRows + 1) * 128 + 16];
+        float* accBuffer = stackalloc float[(count + 1) * xRows + 16];
         float* acc = Align64(accBuffer);
-        float* spare = acc + BlockRows * xRows; // the sums of repeated rows when count is not a multiple of the tile's rows
+        float* spare = acc + count * xRows; // the sums of repeated rows when count is not a multiple of the tile's rows
         for (int r0 = 0; r0 < args.Batch; r0 += xRows)
         {
             float* block = xt + (long)(r0 / xRows) * args.In * xRows;
