@@ -17,12 +17,14 @@ namespace Kernels;
 /// chunks, the values zero-padded. Then, by the rows of X: one row (GEMV) — 4 weight rows at a time, 1:2 and 2:4
 /// decoding their columns inside the product (nothing packed), the weights prefetched 2 KB ahead; 2–31 rows — a 4 x 4
 /// micro-kernel holding 16 vector accumulators over K panels, so each loaded chunk of X and of W feeds four FMAs.</para>
-/// <para><b>Prefill</b> (32 rows of X and more, dense and sparse alike): X transposed in blocks of 64 rows on both
-/// cores into a buffer the launching thread keeps, each weight block packed panel-major (values and, sparse, the kept
-/// columns as offsets into the transposed block), and a 4 weight rows x 64 X rows register tile: each weight value
-/// broadcast into 4 FMAs over its column's 64 X values, so that the load of the column does the gathering. Dense loads a
-/// column once for the 4 weight rows; sparse loads one per kept value, which makes it bound by L1 loads (one 64-byte load
-/// per FMA) where dense is bound by the FMAs.</para>
+/// <para><b>Prefill</b> (32 rows of X and more, dense and sparse alike): X transposed (16 x 16 tiles in registers) on
+/// both cores into a buffer the launching thread keeps, blocks of 128 weight rows each packed panel-major (values and,
+/// sparse, the kept columns as 16-bit offsets into the panel of the transposed block, 1:2 and 2:4 decoded straight from
+/// the metadata), and a register tile in which each weight value is broadcast into FMAs over its column's X values, so
+/// that the load of the column does the gathering. Dense: 4 weight rows x 64 X rows, a column loaded once for the 4 rows,
+/// bound by the FMAs. Sparse: 2 weight rows x 128 X rows, each kept value loading its own column (8 vectors), bound by
+/// L1 loads (one 64-byte load per FMA, plus a value and an offset per 8). Both prefetch the next K panel of X into
+/// L2.</para>
 /// <para><b>Gathering X</b> (fewer than 32 rows): when M = 2N (1:2, 2:4, 4:8), a chunk of 16 kept values spans 32
 /// columns, so its X values are selected from two registers by one two-source permute (vpermt2ps) per chunk, row of X
 /// and weight row. Otherwise (1:4, 2:8, ...) they are gathered (vgatherdps). Dense weights need neither.</para>
