@@ -17,12 +17,14 @@ namespace Kernels;
 /// chunks, the values zero-padded. Then, by the rows of X: one row (GEMV) — 4 weight rows at a time, 1:2 and 2:4
 /// decoding their columns inside the product (nothing packed), the weights prefetched 2 KB ahead; 2–31 rows — a 4 x 4
 /// micro-kernel holding 16 vector accumulators over K panels, so each loaded chunk of X and of W feeds four FMAs.</para>
-/// <para><b>Prefill</b> (32 rows of X and more, dense and sparse alike): X transposed in blocks of 64 rows on both
-/// cores into a buffer the launching thread keeps, each weight block packed panel-major (values and, sparse, the kept
-/// columns as offsets into the transposed block), and a 4 weight rows x 64 X rows register tile: each weight value
-/// broadcast into 4 FMAs over its column's 64 X values, so that the load of the column does the gathering. Dense loads a
-/// column once for the 4 weight rows; sparse loads one per kept value, which makes it bound by L1 loads (one 64-byte load
-/// per FMA) where dense is bound by the FMAs.</para>
+/// <para><b>Prefill</b> (32 rows of X and more, dense and sparse alike): X transposed (16 x 16 tiles in registers) on
+/// both cores into a buffer the launching thread keeps, blocks of 128 weight rows each packed panel-major (values and,
+/// sparse, the kept columns as 16-bit offsets into the panel of the transposed block, 1:2 and 2:4 decoded straight from
+/// the metadata), and a register tile in which each weight value is broadcast into FMAs over its column's X values, so
+/// that the load of the column does the gathering. Dense: 4 weight rows x 64 X rows, a column loaded once for the 4 rows,
+/// bound by the FMAs. Sparse: 2 weight rows x 128 X rows, each kept value loading its own column (8 vectors), bound by
+/// L1 loads (one 64-byte load per FMA, plus a value and an offset per 8). Both prefetch the next K panel of X into
+/// L2.</para>
 /// <para><b>Gathering X</b> (fewer than 32 rows): when M = 2N (1:2, 2:4, 4:8), a chunk of 16 kept values spans 32
 /// columns, so its X values are selected from two registers by one two-source permute (vpermt2ps) per chunk, row of X
 /// and weight row. Otherwise (1:4, 2:8, ...) they are gathered (vgatherdps). Dense weights need neither.</para>
@@ -41,14 +43,20 @@ public static unsafe class SparseMatMulCpu
 
     private enum Mode { Dense, Permute, Gather, Scalar, Outer }
 
-    /// <summary>Rows of X per transposed block in the prefill kernel (4 vectors of 16).</summary>
-    private const int OuterRows = 64;
+    /// <summary>
+    /// Rows of X per transposed block in the prefill kernel: dense 64 (4 vectors, each loaded once for 4 weight rows),
+    /// sparse 128 (8 vectors per kept value, so that its value and offset loads are spread over 8 FMAs, not 4).
+    /// </summary>
+    private static int OuterRows(bool dense) => dense ? 64 : 128;
 
     /// <summary>From this many rows of X on, products use the transposed-X (outer product) kernel.</summary>
     private const int OuterMinBatch = 32;
 
-    /// <summary>Dense columns per K panel of the prefill kernel: a panel of a transposed X block (128 x 64 floats, 32 KB) stays in L1.</summary>
-    private const int PanelCols = 128;
+    /// <summary>
+    /// Dense columns per K panel of the prefill kernel, so that a panel of a transposed X block (32 KB: 128 columns x 64
+    /// rows dense, 64 x 128 sparse) stays in L1 while the weights stream past it.
+    /// </summary>
+    private static int PanelCols(bool dense) => dense ? 128 : 64;
 
     /// <summary>Computes Y [Batch, Out] = epilogue(X [Batch, In] · Wᵀ + bias).</summary>
     public static void Run<T>(nint x, nint values, nint metadata, nint bias, nint y, SparseMatMulArgs args)
@@ -85,8 +93,11 @@ public static unsafe class SparseMatMulCpu
     }
 
     // Floats of X transposed in blocks of OuterRows rows (the last block zero-padded), plus room to align.
-    private static long TransposedFloats(SparseMatMulArgs args) =>
-        (args.Batch + (long)OuterRows - 1) / OuterRows * OuterRows * args.In + 16;
+    private static long TransposedFloats(SparseMatMulArgs args)
+    {
+        int rows = OuterRows(args.N == args.M);
+        return (args.Batch + (long)rows - 1) / rows * rows * args.In + 16;
+    }
 
     /// <summary>
     /// Prefill (<see cref="OuterMinBatch"/> rows of X or more, dense and sparse alike): X transposed (both cores) into a
@@ -101,12 +112,19 @@ public static unsafe class SparseMatMulCpu
         fixed (float* pinned = transposed)
         {
             float* xt = Align64(pinned);
-            int xBlocks = (args.Batch + OuterRows - 1) / OuterRows;
-            RowScheduler.For(xBlocks, OuterRows * args.In, new TransposeJob(x, xt, args.Batch, args.In));
+            int rows = OuterRows(args.N == args.M), xBlocks = (args.Batch + rows - 1) / rows;
+            RowScheduler.For(xBlocks, rows * args.In, new TransposeJob(x, xt, args.Batch, args.In, rows));
             var job = new Job<T>(xt, args.In, (float*)values, (uint*)metadata, (float*)bias, (float*)y, args, Mode.Outer);
-            RowScheduler.For((args.Out + BlockRows - 1) / BlockRows, (int)Math.Min(int.MaxValue, (long)BlockRows * args.In * args.Batch / 4), job);
+            int blockRows = PrefillBlockRows;
+            RowScheduler.For((args.Out + blockRows - 1) / blockRows, (int)Math.Min(int.MaxValue, (long)blockRows * args.In * args.Batch / 4), job);
         }
     }
+
+    /// <summary>
+    /// Weight rows per prefill block, dense and sparse alike: the transposed X streams through L2 once per block, so
+    /// larger blocks read it less often (measured: 128 rows about 4% faster than 64 for both at 512 x 4096 x 4096).
+    /// </summary>
+    private const int PrefillBlockRows = 2 * BlockRows;
 
     // The first 64-byte boundary at or after p (scratch arrays are allocated 16 elements longer).
     private static T* Align64<T>(T* p) where T : unmanaged => (T*)(((nint)p + 63) & ~(nint)63);
@@ -139,7 +157,7 @@ public static unsafe class SparseMatMulCpu
                 return;
             }
             // Columns: the block's, then one row's decoded columns (prefill packing).
-            int scratch = BlockRows * keptPad + 16;
+            int blockRows = mode == Mode.Outer ? PrefillBlockRows : BlockRows, scratch = blockRows * keptPad + 16;
             var packedValues = t_values is { } v && v.Length >= scratch ? v : (t_values = GC.AllocateArray<float>(scratch, pinned: true));
             var packedColumns = t_columns is { } c && c.Length >= scratch + keptPad ? c : (t_columns = GC.AllocateArray<int>(scratch + keptPad, pinned: true));
             // Whole chunks: the values are read in place (only the columns are packed); otherwise both, zero-padded.
@@ -161,9 +179,9 @@ public static unsafe class SparseMatMulCpu
                     int panel = PanelKept(args);
                     for (int b = start; b < end; b++)
                     {
-                        int first = b * BlockRows, count = Math.Min(BlockRows, args.Out - first);
-                        PackPanels(first, count, pv, pc, pc + BlockRows * keptPad, panel, values, metadata, args);
-                        Outer<T>(first, count, pv, args.N == args.M ? null : pc, panel, x, bias, y, args);
+                        int first = b * blockRows, count = Math.Min(blockRows, args.Out - first);
+                        PackPanels(first, count, pv, (ushort*)pc, pc + blockRows * keptPad, panel, values, metadata, args);
+                        Outer<T>(first, count, pv, args.N == args.M ? null : (ushort*)pc, panel, x, bias, y, args);
                     }
                     return;
                 }
@@ -295,140 +313,241 @@ public static unsafe class SparseMatMulCpu
         }
     }
 
-    /// <summary>X [batch, cols] into blocks of <see cref="OuterRows"/> rows, each [cols][OuterRows]; rows past the batch are zeros.</summary>
-    private readonly struct TransposeJob(float* x, float* xt, int batch, int cols) : IRowJob
+    /// <summary>X [batch, cols] into blocks of <paramref name="blockRows"/> rows, each [cols][blockRows]; rows past the batch are zeros.</summary>
+    private readonly struct TransposeJob(float* x, float* xt, int batch, int cols, int blockRows) : IRowJob
     {
         public void Run(int start, int end)
         {
             for (int blockIndex = start; blockIndex < end; blockIndex++)
             {
-                float* block = xt + (long)blockIndex * cols * OuterRows;
-                int r0 = blockIndex * OuterRows, rows = Math.Min(OuterRows, batch - r0);
-                if (rows < OuterRows)
-                    new Span<float>(block, cols * OuterRows).Clear();
-                // In tiles of 16 columns so that the 16 destination rows being written (4 KB) stay in L1.
-                for (int k0 = 0; k0 < cols; k0 += Chunk)
+                float* block = xt + (long)blockIndex * cols * blockRows;
+                int r0 = blockIndex * blockRows, rows = Math.Min(blockRows, batch - r0);
+                if (rows < blockRows)
+                    new Span<float>(block, cols * blockRows).Clear();
+                // 16 x 16 tiles in registers, along 16 rows of X at a time (16 sequential read streams); the rest one by one.
+                int wholeRows = rows / Chunk * Chunk, wholeCols = cols / Chunk * Chunk;
+                for (int r = 0; r < wholeRows; r += Chunk)
+                    for (int k0 = 0; k0 < wholeCols; k0 += Chunk)
+                        Transpose16(x + (long)(r0 + r) * cols + k0, cols, block + (long)k0 * blockRows + r, blockRows);
+                for (int r = 0; r < rows; r++)
                 {
-                    int k1 = Math.Min(cols, k0 + Chunk);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        float* src = x + (long)(r0 + r) * cols;
-                        for (int k = k0; k < k1; k++)
-                            block[(long)k * OuterRows + r] = src[k];
-                    }
+                    float* src = x + (long)(r0 + r) * cols;
+                    for (int k = r < wholeRows ? wholeCols : 0; k < cols; k++)
+                        block[(long)k * blockRows + r] = src[k];
                 }
             }
         }
     }
 
+    /// <summary>dst[k·dstStride + r] = src[r·srcStride + k] for r, k &lt; 16: unpacks of 32- and 64-bit pairs, then two rounds of 128-bit lane shuffles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose16(float* src, int srcStride, float* dst, int dstStride)
+    {
+        var t = stackalloc Vector512<float>[Chunk];
+        for (int i = 0; i < Chunk; i += 2)
+        {
+            var a = Vector512.Load(src + (long)i * srcStride);
+            var b = Vector512.Load(src + (long)(i + 1) * srcStride);
+            t[i] = Avx512F.UnpackLow(a, b); // lane L: a[4L], b[4L], a[4L+1], b[4L+1]
+            t[i + 1] = Avx512F.UnpackHigh(a, b);
+        }
+        var u = stackalloc Vector512<float>[Chunk]; // u[4g + c], lane L: column 4L + c of rows 4g..4g+3
+        for (int g = 0; g < 4; g++)
+        {
+            Vector512<double> lo0 = t[4 * g].AsDouble(), hi0 = t[4 * g + 1].AsDouble(), lo1 = t[4 * g + 2].AsDouble(), hi1 = t[4 * g + 3].AsDouble();
+            u[4 * g] = Avx512F.UnpackLow(lo0, lo1).AsSingle();
+            u[4 * g + 1] = Avx512F.UnpackHigh(lo0, lo1).AsSingle();
+            u[4 * g + 2] = Avx512F.UnpackLow(hi0, hi1).AsSingle();
+            u[4 * g + 3] = Avx512F.UnpackHigh(hi0, hi1).AsSingle();
+        }
+        for (int c = 0; c < 4; c++)
+        {
+            // 0x88 takes lanes 0 and 2 of each source, 0xDD lanes 1 and 3.
+            var a = Avx512F.Shuffle4x128(u[c], u[4 + c], 0x88);
+            var b = Avx512F.Shuffle4x128(u[8 + c], u[12 + c], 0x88);
+            Avx512F.Shuffle4x128(a, b, 0x88).Store(dst + (long)c * dstStride);
+            Avx512F.Shuffle4x128(a, b, 0xDD).Store(dst + (long)(c + 8) * dstStride);
+            a = Avx512F.Shuffle4x128(u[c], u[4 + c], 0xDD);
+            b = Avx512F.Shuffle4x128(u[8 + c], u[12 + c], 0xDD);
+            Avx512F.Shuffle4x128(a, b, 0x88).Store(dst + (long)(c + 4) * dstStride);
+            Avx512F.Shuffle4x128(a, b, 0xDD).Store(dst + (long)(c + 12) * dstStride);
+        }
+    }
+
     /// <summary>Kept values per K panel: those of <see cref="PanelCols"/> dense columns (at least one group).</summary>
-    private static int PanelKept(SparseMatMulArgs args) => Math.Max(1, PanelCols / args.M) * args.N;
+    private static int PanelKept(SparseMatMulArgs args) => Math.Max(1, PanelCols(args.N == args.M) / args.M) * args.N;
 
     /// <summary>
     /// Packs weight rows [first, first + count) panel-major for <see cref="Outer{T}"/>: panel p (kept values
     /// [p·panel, p·panel + n)) holds, row after row, each row's n values at <paramref name="dstValues"/> + p·panel·count
-    /// and (sparse) their columns as offsets into a transposed X block (column · <see cref="OuterRows"/>) at the same
-    /// place in <paramref name="dstOffsets"/>; so that the micro-kernel reads the weights sequentially.
+    /// and (sparse) their columns as 16-bit offsets into the panel's part of a transposed X block ((column − the panel's
+    /// first column) · <see cref="OuterRows"/>; a panel spans at most 64 columns) at the same place in
+    /// <paramref name="dstOffsets"/>; so that the micro-kernel reads the weights sequentially.
     /// </summary>
-    private static void PackPanels(int first, int count, float* dstValues, int* dstOffsets, int* rowColumns, int panel,
+    private static void PackPanels(int first, int count, float* dstValues, ushort* dstOffsets, int* rowColumns, int panel,
         float* values, uint* metadata, SparseMatMulArgs args)
     {
         int kept = args.Kept, keptPad = (kept + Chunk - 1) / Chunk * Chunk;
         bool dense = args.N == args.M;
+        int rows = OuterRows(dense);
+        // 1:2 and 2:4 in whole chunks: each chunk's 16 columns decoded from one read straight into offsets (a chunk spans
+        // 32 columns, so chunk c of a panel starts at column 32c of the panel).
+        bool direct = !dense && args.Bits <= 2 && args.M == 2 * args.N && kept % Chunk == 0 && panel % Chunk == 0;
+        var (shifts, mask, laneBase) = Decoder(Math.Max(1, args.Bits), args.N, args.M);
         for (int i = 0; i < count; i++)
         {
             float* src = values + (long)(first + i) * kept;
+            byte* meta = (byte*)(metadata + (long)(first + i) * args.MetaWords);
+            if (direct)
+            {
+                for (int j0 = 0; j0 < kept; j0 += panel)
+                {
+                    int n = Math.Min(panel, kept - j0);
+                    long at = (long)j0 * count + (long)i * n;
+                    PrefetchValues(src + j0 + PrefetchAhead, n);
+                    Copy(src + j0, dstValues + at, n);
+                    for (int c = 0; c < n / Chunk; c++)
+                    {
+                        var column = Columns16(meta, j0 / Chunk + c, args.Bits, shifts, mask, laneBase) + Vector512.Create(2 * Chunk * c);
+                        Avx512F.ConvertToVector256UInt16(column * rows).Store(dstOffsets + at + c * Chunk);
+                    }
+                }
+                continue;
+            }
             if (!dense)
                 Pack(first + i, null, rowColumns, keptPad, values, metadata, args, Mode.Gather);
             for (int j0 = 0; j0 < kept; j0 += panel)
             {
                 int n = Math.Min(panel, kept - j0);
                 long at = (long)j0 * count + (long)i * n;
-                new ReadOnlySpan<float>(src + j0, n).CopyTo(new Span<float>(dstValues + at, n));
+                PrefetchValues(src + j0 + PrefetchAhead, n);
+                Copy(src + j0, dstValues + at, n);
                 if (!dense)
-                    for (int j = 0; j < n; j++)
-                        dstOffsets[at + j] = rowColumns[j0 + j] * OuterRows;
+                    Offsets(rowColumns + j0, dstOffsets + at, n, j0 / args.N * args.M, rows);
             }
         }
     }
 
+    // A row's values 2 KB ahead of its packing (into the next row at the end): the 2:4 packing, which decodes as it
+    // copies, waits on memory otherwise (measured: its packing 20–25% faster; dense's, bound by bandwidth, unchanged).
+    private static void PrefetchValues(float* p, int n)
+    {
+        for (int j = 0; j < n; j += Chunk)
+            Sse.Prefetch0(p + j);
+    }
+
+    private static void Copy(float* src, float* dst, int n)
+    {
+        int j = 0;
+        for (; j <= n - Chunk; j += Chunk)
+            Vector512.Load(src + j).Store(dst + j);
+        for (; j < n; j++)
+            dst[j] = src[j];
+    }
+
+    // dst[j] = (columns[j] − firstColumn) · rows, 16 at a time (vpmovdw): offsets below 64 · 128.
+    private static void Offsets(int* columns, ushort* dst, int n, int firstColumn, int rows)
+    {
+        int j = 0;
+        for (; j <= n - Chunk; j += Chunk)
+            Avx512F.ConvertToVector256UInt16((Vector512.Load(columns + j) - Vector512.Create(firstColumn)) * rows).Store(dst + j);
+        for (; j < n; j++)
+            dst[j] = (ushort)((columns[j] - firstColumn) * rows);
+    }
+
     /// <summary>
-    /// Prefill: Y = X·Wᵀ with X transposed in blocks of 64 rows and the weight block packed panel-major
-    /// (<see cref="PackPanels"/>). For each weight value, its value is broadcast and multiplied into the 64 X values of
-    /// its column (4 contiguous vectors), 4 weight rows at once (16 accumulators in registers). Dense: the 4 vectors of a
-    /// column are loaded once for the 4 weight rows. Sparse: each kept value loads its own column's vectors (the load, not
-    /// a permute, does the gathering). K runs in panels of <see cref="PanelCols"/> columns so that the panel of the
-    /// transposed block (32 KB) stays in L1 while the block's 64 weight rows stream through; partial sums live in a
-    /// stack buffer between panels.
+    /// Prefill: Y = X·Wᵀ with X transposed in blocks of <see cref="OuterRows"/> rows and the weight block packed
+    /// panel-major (<see cref="PackPanels"/>). Each weight value is broadcast and multiplied into the X values of its
+    /// column (contiguous vectors), several weight rows at once. Dense, 4 weight rows x 64 X rows: the 4 vectors of a column
+    /// are loaded once for the 4 weight rows. Sparse, 2 weight rows x 128 X rows: each kept value loads its own column's 8
+    /// vectors (the load, not a permute, does the gathering), so the loads bound it, one per FMA plus the value and offset
+    /// per 8. K runs in panels (<see cref="PanelCols"/>) so that the panel of the transposed block (32 KB) stays in L1 while
+    /// the block's weight rows stream through; partial sums live in a stack buffer between panels.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Outer<T>(int first, int count, float* w, int* offsets, int panel, float* xt, float* bias, float* y, SparseMatMulArgs args)
+    private static void Outer<T>(int first, int count, float* w, ushort* offsets, int panel, float* xt, float* bias, float* y, SparseMatMulArgs args)
         where T : struct, ILogitTransform
     {
-        int kept = args.Kept;
-        float* accBuffer = stackalloc float[(BlockRows + 1) * OuterRows + 16];
+        bool dense = offsets == null;
+        int kept = args.Kept, xRows = OuterRows(dense), tileRows = dense ? 4 : 2;
+        // The next panel of X (and after the last, the next block's first) is prefetched into L2 while this one runs,
+        // spread over the panel's tiles: its columns are read in no order the hardware prefetcher follows.
+        int panelCols = panel / args.N * args.M, tiles = (count + tileRows - 1) / tileRows;
+        int linesPerTile = (panelCols * xRows * sizeof(float) / 64 + tiles - 1) / tiles;
+        float* accBuffer = stackalloc float[(count + 1) * xRows + 16];
         float* acc = Align64(accBuffer);
-        float* spare = acc + BlockRows * OuterRows; // the sums of repeated rows when count is not a multiple of 4
-        for (int r0 = 0; r0 < args.Batch; r0 += OuterRows)
+        float* spare = acc + count * xRows; // the sums of repeated rows when count is not a multiple of the tile's rows
+        for (int r0 = 0; r0 < args.Batch; r0 += xRows)
         {
-            float* block = xt + (long)(r0 / OuterRows) * args.In * OuterRows;
-            new Span<float>(acc, count * OuterRows).Clear();
+            float* block = xt + (long)(r0 / xRows) * args.In * xRows;
+            new Span<float>(acc, count * xRows).Clear();
             for (int j0 = 0; j0 < kept; j0 += panel)
             {
                 int n = Math.Min(panel, kept - j0);
                 float* pw = w + (long)j0 * count;
-                for (int o0 = 0; o0 < count; o0 += 4)
+                float* panelX = block + (long)(j0 / args.N * args.M) * xRows;
+                byte* next = (byte*)(panelX + (long)panelCols * xRows);
+                if (dense)
                 {
-                    int o1 = Math.Min(o0 + 1, count - 1), o2 = Math.Min(o0 + 2, count - 1), o3 = Math.Min(o0 + 3, count - 1);
-                    float* s0 = acc + o0 * OuterRows, s1 = o0 + 1 < count ? acc + (o0 + 1) * OuterRows : spare;
-                    float* s2 = o0 + 2 < count ? acc + (o0 + 2) * OuterRows : spare, s3 = o0 + 3 < count ? acc + (o0 + 3) * OuterRows : spare;
-                    if (offsets == null)
-                        DenseOuter4x64(pw + o0 * n, pw + o1 * n, pw + o2 * n, pw + o3 * n, block + (long)j0 * OuterRows, n, s0, s1, s2, s3);
-                    else
+                    for (int o0 = 0; o0 < count; o0 += 4)
                     {
-                        int* po = offsets + (long)j0 * count;
-                        SparseOuter4x64(pw + o0 * n, pw + o1 * n, pw + o2 * n, pw + o3 * n, po + o0 * n, po + o1 * n, po + o2 * n, po + o3 * n,
-                            block, n, s0, s1, s2, s3);
+                        PrefetchL2(next + (long)(o0 / 4) * linesPerTile * 64, linesPerTile);
+                        int o1 = Math.Min(o0 + 1, count - 1), o2 = Math.Min(o0 + 2, count - 1), o3 = Math.Min(o0 + 3, count - 1);
+                        float* s1 = o0 + 1 < count ? acc + (o0 + 1) * xRows : spare;
+                        float* s2 = o0 + 2 < count ? acc + (o0 + 2) * xRows : spare, s3 = o0 + 3 < count ? acc + (o0 + 3) * xRows : spare;
+                        DenseOuter4x64(pw + o0 * n, pw + o1 * n, pw + o2 * n, pw + o3 * n, panelX, n, acc + o0 * xRows, s1, s2, s3);
                     }
+                    continue;
+                }
+                ushort* po = offsets + (long)j0 * count;
+                for (int o0 = 0; o0 < count; o0 += 2)
+                {
+                    PrefetchL2(next + (long)(o0 / 2) * linesPerTile * 64, linesPerTile);
+                    int o1 = Math.Min(o0 + 1, count - 1);
+                    SparseOuter2x128(pw + o0 * n, pw + o1 * n, po + o0 * n, po + o1 * n, panelX, n, acc + o0 * xRows, o0 + 1 < count ? acc + o1 * xRows : spare);
                 }
             }
-            int rows = Math.Min(OuterRows, args.Batch - r0);
+            int rows = Math.Min(xRows, args.Batch - r0);
             for (int r = 0; r < rows; r++)
             {
                 float* yr = y + (long)(r0 + r) * args.Out + first;
                 for (int i = 0; i < count; i++)
-                    yr[i] = default(T).Apply(acc[i * OuterRows + r] + (args.HasBias != 0 ? bias[first + i] : 0f), first + i);
+                    yr[i] = default(T).Apply(acc[i * xRows + r] + (args.HasBias != 0 ? bias[first + i] : 0f), first + i);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SparseOuter4x64(float* w0, float* w1, float* w2, float* w3, int* f0, int* f1, int* f2, int* f3, float* xt, int n,
-        float* s0, float* s1, float* s2, float* s3)
+    private static void SparseOuter2x128(float* w0, float* w1, ushort* f0, ushort* f1, float* xt, int n, float* s0, float* s1)
     {
         Vector512<float> a00 = Vector512.Load(s0), a01 = Vector512.Load(s0 + 16), a02 = Vector512.Load(s0 + 32), a03 = Vector512.Load(s0 + 48);
+        Vector512<float> a04 = Vector512.Load(s0 + 64), a05 = Vector512.Load(s0 + 80), a06 = Vector512.Load(s0 + 96), a07 = Vector512.Load(s0 + 112);
         Vector512<float> a10 = Vector512.Load(s1), a11 = Vector512.Load(s1 + 16), a12 = Vector512.Load(s1 + 32), a13 = Vector512.Load(s1 + 48);
-        Vector512<float> a20 = Vector512.Load(s2), a21 = Vector512.Load(s2 + 16), a22 = Vector512.Load(s2 + 32), a23 = Vector512.Load(s2 + 48);
-        Vector512<float> a30 = Vector512.Load(s3), a31 = Vector512.Load(s3 + 16), a32 = Vector512.Load(s3 + 32), a33 = Vector512.Load(s3 + 48);
+        Vector512<float> a14 = Vector512.Load(s1 + 64), a15 = Vector512.Load(s1 + 80), a16 = Vector512.Load(s1 + 96), a17 = Vector512.Load(s1 + 112);
         for (int j = 0; j < n; j++)
         {
             var v = Vector512.Create(w0[j]); float* p = xt + f0[j];
             a00 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p), a00); a01 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 16), a01);
             a02 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 32), a02); a03 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 48), a03);
+            a04 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 64), a04); a05 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 80), a05);
+            a06 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 96), a06); a07 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 112), a07);
             v = Vector512.Create(w1[j]); p = xt + f1[j];
             a10 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p), a10); a11 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 16), a11);
             a12 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 32), a12); a13 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 48), a13);
-            v = Vector512.Create(w2[j]); p = xt + f2[j];
-            a20 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p), a20); a21 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 16), a21);
-            a22 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 32), a22); a23 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 48), a23);
-            v = Vector512.Create(w3[j]); p = xt + f3[j];
-            a30 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p), a30); a31 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 16), a31);
-            a32 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 32), a32); a33 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 48), a33);
+            a14 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 64), a14); a15 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 80), a15);
+            a16 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 96), a16); a17 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(p + 112), a17);
         }
         StoreOuter(s0, a00, a01, a02, a03);
+        StoreOuter(s0 + 64, a04, a05, a06, a07);
         StoreOuter(s1, a10, a11, a12, a13);
-        StoreOuter(s2, a20, a21, a22, a23);
-        StoreOuter(s3, a30, a31, a32, a33);
+        StoreOuter(s1 + 64, a14, a15, a16, a17);
+    }
+
+    // Prefetching past the end of the transposed buffer is harmless (a prefetch never faults).
+    private static void PrefetchL2(byte* p, int lines)
+    {
+        for (int i = 0; i < lines; i++)
+            Sse.Prefetch1(p + i * 64);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -440,7 +559,7 @@ public static unsafe class SparseMatMulCpu
         Vector512<float> a30 = Vector512.Load(s3), a31 = Vector512.Load(s3 + 16), a32 = Vector512.Load(s3 + 32), a33 = Vector512.Load(s3 + 48);
         for (int j = 0; j < n; j++)
         {
-            float* p = xt + j * OuterRows;
+            float* p = xt + j * 64;
             var x0 = Vector512.Load(p); var x1 = Vector512.Load(p + 16); var x2 = Vector512.Load(p + 32); var x3 = Vector512.Load(p + 48);
             var v = Vector512.Create(w0[j]);
             a00 = Avx512F.FusedMultiplyAdd(v, x0, a00); a01 = Avx512F.FusedMultiplyAdd(v, x1, a01);

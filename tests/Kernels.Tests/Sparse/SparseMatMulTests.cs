@@ -46,6 +46,10 @@ public sealed class SparseMatMulTests(Backend backend) : BackendTest(backend)
     [TestCase(2, 4, 129, 67, 4 * 100)] // three X blocks, two weight blocks (the second of 3 rows), four K panels
     [TestCase(2, 4, 5, 130, 4 * 40)] // several 64-row weight blocks, the last one partial
     [TestCase(1, 1, 4, 131, 4 * 40)]
+    [TestCase(2, 4, 40, 7, 4 * 80)] // prefill, whole chunks: 1:2 and 2:4 offsets decoded straight from the metadata; 2 x 128 tiles, a lone last weight row
+    [TestCase(1, 2, 33, 6, 2 * 96)]
+    [TestCase(2, 4, 130, 3, 4 * 37)] // two 128-row X blocks (the second of 2 rows), K panels of 64 columns with a partial last
+    [TestCase(2, 4, 33, 131, 4 * 20)] // two 128-row weight blocks of the sparse prefill (the second of 3 rows)
     [TestCase(2, 6, 5, 19, 6 * 50)] // user patterns: M not a power of two (device tile of 252 columns), 5-bit indices
     [TestCase(2, 6, 40, 19, 6 * 50)]
     [TestCase(5, 32, 3, 11, 32 * 9)]
