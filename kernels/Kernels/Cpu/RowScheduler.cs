@@ -18,6 +18,9 @@ public static class RowScheduler
 {
     private const long InlineElements = 1 << 15;
     private const int ChunksPerCore = 4;
+    // At most one worker per core: the thread pool grows past the core count under load, and a third worker on two
+    // cores time-slices with the others, evicting the per-task scratch rows they keep in L2.
+    private static readonly ParallelOptions Options = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
 
     /// <summary>Runs <paramref name="job"/> over <paramref name="rows"/> rows of <paramref name="cols"/> elements each.</summary>
     public static void For<TJob>(int rows, int cols, TJob job) where TJob : struct, IRowJob
@@ -37,7 +40,7 @@ public static class RowScheduler
     // For's parameters would be allocated on every call, even the inline ones).
     private static void Spread<TJob>(int rows, int chunks, TJob job) where TJob : struct, IRowJob
     {
-        Parallel.For(0, chunks, chunk =>
+        Parallel.For(0, chunks, Options, chunk =>
         {
             int start = (int)((long)rows * chunk / chunks);
             int end = (int)((long)rows * (chunk + 1) / chunks);
