@@ -66,7 +66,7 @@ public sealed partial class KernelRuntime
                 + (generic ? "" : $", no generic address space: compatibility mode only ({BackendNames.OpenClCompatibilityVariable}=1)");
             found.Add(new BackendInfo(Backend.OpenCL, device.Name, generic && gpu, !generic, note));
         }
-        found.Add(new BackendInfo(Backend.Cpu, CpuName, true, false, $"vectorised C# kernels, {Environment.ProcessorCount} threads, Vector256"));
+        found.Add(new BackendInfo(Backend.Cpu, CpuName, true, false, $"vectorised C# kernels, {Environment.ProcessorCount} threads, {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "Vector512" : "Vector256")}"));
         foreach (var device in context.Devices.OfType<CPUDevice>())
             found.Add(new BackendInfo(Backend.IlgpuCpu, device.Name, false, false, "ILGPU CPU emulator: verification only, on request"));
         return found;

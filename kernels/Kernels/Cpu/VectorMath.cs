@@ -7,7 +7,7 @@ namespace Kernels.Cpu;
 /// <summary>
 /// Eight-lane float math for the CPU kernels and for user transforms translated by the generator. Exp is a Cody–Waite
 /// reduction with a degree-6 polynomial (Cephes expf, about 1 ulp): cheaper than <see cref="Vector256.Exp(Vector256{float})"/>,
-/// which matters because softmax is compute-bound on two cores. Results below 2^-126 flush to 0, as on GPUs.
+/// which matters because softmax is compute-bound on two cores. Results below about 2^-125 (x below −86.64) flush to 0, as on GPUs.
 /// </summary>
 public static class VectorMath
 {
