@@ -5,7 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace Kernels.Cpu;
 
 /// <summary>
-/// Eight-lane float math for the CPU kernels and for user transforms translated by the generator. Exp is a Cody–Waite
+/// Float math at eight and sixteen lanes (each routine written once over <see cref="ILanes{T}"/>) for the CPU kernels
+/// and for user transforms translated by the generator. Exp is a Cody–Waite
 /// reduction with a degree-6 polynomial (Cephes expf, about 1 ulp): cheaper than <see cref="Vector256.Exp(Vector256{float})"/>,
 /// which matters because softmax is compute-bound on two cores. Results below about 2^-125 (x below −86.64) flush to 0, as on GPUs.
 /// </summary>
@@ -57,10 +58,8 @@ public static class VectorMath
         var t = T.FusedMultiplyAdd(x, T.Create(Log2E), T.Create(RoundingBias));
         var scale = T.LowBitsToExponent(t);
         var n = T.Add(t, T.Create(-RoundingBias));
-        var r = T.FusedMultiplyAdd(n, T.Create(-Ln2Hi), x);
-        r = T.FusedMultiplyAdd(n, T.Create(-Ln2Lo), r);
-        // e^x = 2^n·(1 + q), q = r + r²·p(r).
-        var q = T.FusedMultiplyAdd(Polynomial(r), T.Multiply(r, r), r);
+        // e^x = 2^n·(1 + q).
+        var q = ReducedExpMinusOne(x, n);
         return T.ZeroWhereBelow(T.FusedMultiplyAdd(q, scale, scale), x, T.Create(MinArgument));
     }
 
@@ -73,23 +72,27 @@ public static class VectorMath
     {
         var clamped = T.Max(x, T.Create(MinArgument));
         var n = T.Round(T.Multiply(clamped, T.Create(Log2E)));
-        var r = T.FusedMultiplyAdd(n, T.Create(-Ln2Hi), clamped);
-        r = T.FusedMultiplyAdd(n, T.Create(-Ln2Lo), r);
-        var p = T.Add(T.FusedMultiplyAdd(Polynomial(r), T.Multiply(r, r), r), T.Create(1f));
+        var p = T.Add(ReducedExpMinusOne(clamped, n), T.Create(1f));
         // 2^n by adding n to the exponent field; n stays within [-125, 128] after the clamp.
         return T.ZeroWhereBelow(T.ScaleByPowerOfTwo(p, n), original, T.Create(MinArgument));
     }
 
-    /// <summary>p(r) with e^r ≈ 1 + r + r²·p(r) on [−ln2/2, ln2/2] (Cephes expf).</summary>
+    /// <summary>
+    /// e^r − 1 for r = x − n·ln 2 (n = round(x·log2 e)), shared by both exponentials: the reduction with ln 2 in two
+    /// parts (Cody–Waite), then r + r²·p(r) with the Cephes expf polynomial on [−ln2/2, ln2/2].
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Polynomial<T>(T r) where T : struct, ILanes<T>
+    private static T ReducedExpMinusOne<T>(T x, T n) where T : struct, ILanes<T>
     {
+        var r = T.FusedMultiplyAdd(n, T.Create(-Ln2Hi), x);
+        r = T.FusedMultiplyAdd(n, T.Create(-Ln2Lo), r);
         var p = T.Create(1.9875691500E-4f);
         p = T.FusedMultiplyAdd(p, r, T.Create(1.3981999507E-3f));
         p = T.FusedMultiplyAdd(p, r, T.Create(8.3334519073E-3f));
         p = T.FusedMultiplyAdd(p, r, T.Create(4.1665795894E-2f));
         p = T.FusedMultiplyAdd(p, r, T.Create(1.6666665459E-1f));
-        return T.FusedMultiplyAdd(p, r, T.Create(5.0000001201E-1f));
+        p = T.FusedMultiplyAdd(p, r, T.Create(5.0000001201E-1f));
+        return T.FusedMultiplyAdd(p, T.Multiply(r, r), r);
     }
 
     /// <summary>Natural logarithm per lane.</summary>

@@ -145,7 +145,7 @@ public static unsafe class SoftmaxCpu
             return;
         }
 
-        // Pass 3, from the cached scratch row to the output (pending until the next row's exponentials): normalise.
+        // Pass 3, from the cached scratch row to the output: normalise — pending, written during the next row's passes.
         if (output == SoftmaxOutput.LogSumExp)
             *y = (float)(m + Math.Log(total));
         else if (output == SoftmaxOutput.Probabilities)

@@ -405,7 +405,7 @@ public static unsafe class SparseMatMulCpu
                     int n = Math.Min(panel, kept - j0);
                     long at = (long)j0 * count + (long)i * n;
                     PrefetchValues(src + j0 + PrefetchAhead, n);
-                    Copy(src + j0, dstValues + at, n);
+                    new ReadOnlySpan<float>(src + j0, n).CopyTo(new Span<float>(dstValues + at, n));
                     for (int c = 0; c < n / Chunk; c++)
                     {
                         var column = Columns16(meta, j0 / Chunk + c, args.Bits, shifts, mask, laneBase) + Vector512.Create(2 * Chunk * c);
@@ -421,7 +421,7 @@ public static unsafe class SparseMatMulCpu
                 int n = Math.Min(panel, kept - j0);
                 long at = (long)j0 * count + (long)i * n;
                 PrefetchValues(src + j0 + PrefetchAhead, n);
-                Copy(src + j0, dstValues + at, n);
+                new ReadOnlySpan<float>(src + j0, n).CopyTo(new Span<float>(dstValues + at, n));
                 if (!dense)
                     Offsets(rowColumns + j0, dstOffsets + at, n, j0 / args.N * args.M, rows);
             }
@@ -434,15 +434,6 @@ public static unsafe class SparseMatMulCpu
     {
         for (int j = 0; j < n; j += Chunk)
             Sse.Prefetch0(p + j);
-    }
-
-    private static void Copy(float* src, float* dst, int n)
-    {
-        int j = 0;
-        for (; j <= n - Chunk; j += Chunk)
-            Vector512.Load(src + j).Store(dst + j);
-        for (; j < n; j++)
-            dst[j] = src[j];
     }
 
     // dst[j] = (columns[j] − firstColumn) · rows, 16 at a time (vpmovdw): offsets below 64 · 128.
